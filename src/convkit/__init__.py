@@ -1,0 +1,7 @@
+"""convkit: convolutional networks, declared layer by layer, explained, trained and used.
+
+Importing ``convkit`` is cheap: heavy libraries (torch, cv2, faiss, pyspark)
+are imported by the modules that use them, when they are used.
+"""
+
+__version__ = "0.1.0"

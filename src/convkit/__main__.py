@@ -1,0 +1,5 @@
+import sys
+
+from convkit.cli import main
+
+sys.exit(main())

@@ -1,0 +1,26 @@
+"""Fixtures shared by every test file: where the real datasets are."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.fail(f"test data not found at {SHARED_DATA}: clone with ../shared beside the repo")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def mnist_dir(shared_data: Path) -> Path:
+    return shared_data / "mnist"
+
+
+@pytest.fixture(scope="session")
+def fsdd_dir(shared_data: Path) -> Path:
+    return shared_data / "fsdd" / "recordings"
