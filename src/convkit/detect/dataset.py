@@ -1,0 +1,141 @@
+"""A detection dataset: images with boxes, whatever format they came in.
+
+``open_detection_dataset(path)`` recognises the format (VOC XML, YOLO txt +
+YAML, COCO JSON) and returns a ``DetectionDataset`` whose ``load(i)`` gives
+``(image (H, W, C) uint8 RGB, boxes (M, 4) float32 pixels, labels (M,))``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from convkit.detect.annotation import Annotation
+from convkit.detect.formats import Parsed
+from convkit.errors import DataError
+
+FORMATS = ("voc", "yolo", "coco")
+
+
+def read_rgb(path: Path, channels: int = 3) -> np.ndarray:
+    """Decode an image file to (H, W, C) uint8 RGB (or (H, W, 1) grey); DataError if unreadable."""
+    import cv2
+
+    try:
+        data = np.fromfile(str(path), dtype=np.uint8)
+    except OSError as error:
+        raise DataError(f"{path}: cannot read image ({error.strerror})") from None
+    flag = cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR
+    image = cv2.imdecode(data, flag) if data.size else None
+    if image is None:
+        raise DataError(f"{path}: not a readable image (corrupt or unsupported format)")
+    if channels == 1:
+        return image[:, :, None]  # (H, W, 1)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)  # (H, W, 3)
+
+
+class DetectionDataset:
+    """Annotated images; bad files are listed in ``skipped``, never raised mid-epoch."""
+
+    def __init__(self, parsed: Parsed, root: Path, channels: int = 3):
+        self.root = root
+        self.format = parsed.format
+        self.classes = parsed.classes
+        self.annotations: list[Annotation] = parsed.annotations
+        self.skipped: list[tuple[str, str]] = list(parsed.skipped)
+        self.notes = [note for a in parsed.annotations for note in a.notes]
+        self.channels = channels
+
+    def __len__(self) -> int:
+        return len(self.annotations)
+
+    @property
+    def targets(self) -> list[int]:
+        """One label per image for stratified splits: its most common class, or -1 (background)."""
+        return [
+            int(np.bincount(a.labels).argmax()) if a.labels.size else -1 for a in self.annotations
+        ]
+
+    def load(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(image (H, W, C) uint8, boxes (M, 4) float32 pixels, labels (M,) int64)."""
+        annotation = self.annotations[index]
+        image = read_rgb(annotation.image, self.channels)
+        height, width = image.shape[:2]
+        boxes = annotation.in_pixels(width, height)
+        # Clip again against the real image: a VOC <size> or COCO width can be wrong.
+        boxes[:, 0::2] = boxes[:, 0::2].clip(0, width)
+        boxes[:, 1::2] = boxes[:, 1::2].clip(0, height)
+        keep = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+        return image, boxes[keep], annotation.labels[keep].copy()
+
+    def scan(self) -> dict:
+        """Counts and problems, for the user to read before training."""
+        per_class = np.zeros(len(self.classes), np.int64)
+        for a in self.annotations:
+            per_class += np.bincount(a.labels, minlength=len(self.classes))
+        return {
+            "format": self.format,
+            "images": len(self),
+            "background_images": sum(1 for a in self.annotations if a.labels.size == 0),
+            "boxes": int(per_class.sum()),
+            "boxes_per_class": dict(zip(self.classes, per_class.tolist(), strict=True)),
+            "skipped": self.skipped,
+            "notes": self.notes,
+        }
+
+
+def detect_format(path: Path) -> str:
+    """Which annotation format a path holds; DataError listing the layouts if none."""
+    from convkit.detect.formats.coco import find_coco_json
+    from convkit.detect.formats.voc import looks_like_voc
+    from convkit.detect.formats.yolo import looks_like_yolo
+
+    if path.is_file():
+        if path.suffix.lower() == ".json":
+            return "coco"
+        if path.suffix.lower() in (".yaml", ".yml"):
+            return "yolo"
+        raise DataError(f"{path}: expected a folder, a COCO .json or a YOLO dataset .yaml")
+    if not path.is_dir():
+        raise DataError(f"{path}: no such file or folder")
+    if looks_like_yolo(path):
+        return "yolo"
+    if looks_like_voc(path):
+        return "voc"
+    if find_coco_json(path) is not None:
+        return "coco"
+    raise DataError(
+        f"{path}: no annotations found; expected VOC (Annotations/*.xml), "
+        "YOLO (labels/*.txt + data.yaml or classes.txt) or COCO (annotations.json)"
+    )
+
+
+def open_detection_dataset(
+    path: str | Path, format: str | None = None, split: str = "train", channels: int = 3
+) -> DetectionDataset:
+    """Open annotated images at ``path``; ``format`` is guessed when not given."""
+    from convkit.detect.formats.coco import read_coco
+    from convkit.detect.formats.voc import read_voc
+    from convkit.detect.formats.yolo import read_yolo
+
+    path = Path(path)
+    format = format or detect_format(path)
+    if format not in FORMATS:
+        raise DataError(f"unknown annotation format {format!r}; choose one of {', '.join(FORMATS)}")
+    if format == "voc":
+        parsed = read_voc(path)
+    elif format == "yolo":
+        parsed = read_yolo(path, split)
+    else:
+        parsed = read_coco(path)
+    if not parsed.annotations:
+        reasons = "; ".join(reason for _, reason in parsed.skipped[:3])
+        raise DataError(
+            f"{path}: no usable annotated images ({format})" + (f": {reasons}" if reasons else "")
+        )
+    if not parsed.classes:
+        raise DataError(
+            f"{path}: no object classes found; add classes.txt or annotate some objects"
+        )
+    return DetectionDataset(parsed, path, channels)
