@@ -1,0 +1,220 @@
+"""Detection: find objects in a scene — boxes, labels and confidences.
+
+The network ends in a ``yolo_output`` layer (a YOLOv2-style head with
+anchors). The loss, decoding, NMS and mAP live in ``convkit.detect``; this
+class plugs them into the Task interface the trainer and model file use.
+Predictions are in network-input pixels; ``convkit.detect.predict`` maps
+them back to each photo's own pixels.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from convkit.errors import DataError, SpecError
+from convkit.tasks.base import Metrics, Task
+
+# Detections below this confidence are too weak to matter for mAP but would
+# slow the evaluation down; the usual mAP protocol keeps nearly everything.
+EVAL_CONF_THRESHOLD = 0.01
+
+
+class DetectMetrics(Metrics):
+    """Loss per image and mAP over the epoch (detections are kept on the CPU)."""
+
+    def __init__(self, task: DetectTask):
+        self.task = task
+        self.results = []
+        self.loss_sum = 0.0
+        self.images = 0
+
+    def update(self, output, targets, loss) -> None:
+        from convkit.detect.evaluate import ImageResult
+
+        detections = self.task.detect(output, conf_threshold=EVAL_CONF_THRESHOLD)
+        targets = targets.detach().cpu().numpy()
+        for image, (boxes, scores, labels) in enumerate(detections):
+            truth = targets[targets[:, 0] == image]
+            self.results.append(
+                ImageResult(
+                    boxes.cpu().numpy(),
+                    scores.cpu().numpy(),
+                    labels.cpu().numpy(),
+                    truth[:, 2:6],
+                    truth[:, 1].astype("int64"),
+                )  # fmt: skip
+            )
+        if loss is not None:
+            self.loss_sum += float(loss.detach()) * output.shape[0]
+        self.images += output.shape[0]
+
+    def compute(self) -> dict[str, float]:
+        from convkit.detect.evaluate import evaluate_detections
+
+        if not self.images:
+            return {}
+        report = evaluate_detections(self.results, self.task.labels, self.task.conf_threshold)
+        return {
+            "loss": self.loss_sum / self.images,
+            "map50": report["map50"],
+            "map": report["map"],
+            "precision": report["precision"],
+            "recall": report["recall"],
+        }
+
+
+def head_geometry(spec) -> tuple[list[list[float]], int, tuple[float, float]]:
+    """(anchors, classes, stride (x, y) in input pixels per grid cell) of a detector spec."""
+    last = spec.layers[-1]
+    if last.type != "yolo_output":
+        raise SpecError(f"a detector ends in a yolo_output layer; {last.name} is {last.type}")
+    grid = spec.infer()[-1].output_shape
+    stride = (spec.input.width / grid.width, spec.input.height / grid.height)
+    return (
+        [list(map(float, a)) for a in last.params["anchors"]],
+        int(last.params["classes"]),
+        stride,
+    )
+
+
+class DetectTask(Task):
+    kind: ClassVar[str] = "detect"
+    monitor: ClassVar[str] = "map50"
+    monitor_mode: ClassVar[str] = "max"
+
+    def __init__(
+        self, anchors, num_classes: int, stride, input_size, labels: list[str] | None = None,
+        conf_threshold: float = 0.25, iou_threshold: float = 0.45, max_detections: int = 100,
+    ):  # fmt: skip
+        self.anchors = [[float(w), float(h)] for w, h in anchors]
+        self.num_classes = int(num_classes)
+        self.stride = (float(stride[0]), float(stride[1]))
+        self.input_size = (int(input_size[0]), int(input_size[1]))  # (width, height)
+        self.labels = list(labels) if labels else [str(i) for i in range(self.num_classes)]
+        self.conf_threshold = float(conf_threshold)
+        self.iou_threshold = float(iou_threshold)
+        self.max_detections = int(max_detections)
+        self._anchor_tensor = None
+
+    @classmethod
+    def for_spec(cls, spec, options: dict | None = None) -> DetectTask:
+        options = options or {}
+        anchors, classes, stride = head_geometry(spec)
+        return cls(
+            anchors, classes, stride, (spec.input.width, spec.input.height),
+            conf_threshold=float(options.get("conf", 0.25)), iou_threshold=float(options.get("iou", 0.45)),
+        )  # fmt: skip
+
+    def anchor_tensor(self, device):
+        import torch
+
+        if self._anchor_tensor is None or self._anchor_tensor.device != device:
+            self._anchor_tensor = torch.tensor(self.anchors, device=device)  # (A, 2) cells
+        return self._anchor_tensor
+
+    # -- training -----------------------------------------------------------
+    def loss(self, output, targets):
+        from convkit.detect.loss import yolo_loss
+
+        total, _ = yolo_loss(output, targets, self.anchor_tensor(output.device), self.stride)
+        return total
+
+    def new_metrics(self) -> DetectMetrics:
+        return DetectMetrics(self)
+
+    def targets_to(self, targets, device):
+        return targets.to(device, non_blocking=True)
+
+    # -- prediction ---------------------------------------------------------
+    def detect(
+        self, output, conf_threshold: float | None = None, iou_threshold: float | None = None
+    ):
+        """Per image: (boxes (D, 4) input pixels, scores (D,), labels (D,)) tensors."""
+        from convkit.detect.head import decode_detections
+
+        return decode_detections(
+            output, self.anchor_tensor(output.device), self.stride,
+            conf_threshold=self.conf_threshold if conf_threshold is None else conf_threshold,
+            iou_threshold=self.iou_threshold if iou_threshold is None else iou_threshold,
+            max_detections=self.max_detections, image_size=self.input_size,
+        )  # fmt: skip
+
+    def decode(
+        self, output, top_k: int = 5, conf_threshold=None, iou_threshold=None
+    ) -> list[dict[str, Any]]:
+        """One dict per image: ``detections`` = [{label, index, confidence, box}] in input pixels."""
+        results = []
+        for boxes, scores, labels in self.detect(output, conf_threshold, iou_threshold):
+            results.append({
+                "detections": [
+                    {"label": self.labels[k], "index": k, "confidence": round(s, 6),
+                     "box": [round(v, 2) for v in box]}
+                    for box, s, k in zip(boxes.tolist(), scores.tolist(), labels.tolist(), strict=True)
+                ]
+            })  # fmt: skip
+        return results
+
+    # -- data ---------------------------------------------------------------
+    def open_data(self, path: str, split: str = "train", options: dict | None = None):
+        from convkit.detect.dataset import open_detection_dataset
+
+        options = options or {}
+        channels = int(options.get("channels", 3))
+        dataset = open_detection_dataset(
+            path, format=options.get("format"), split=split, channels=channels
+        )
+        self._adopt_labels(dataset.classes, path)
+        return dataset
+
+    def _adopt_labels(self, classes: list[str], path) -> None:
+        if len(classes) != self.num_classes:
+            raise SpecError(
+                f"the spec's yolo_output layer has {self.num_classes} classes but {path} has "
+                f"{len(classes)} ({', '.join(classes[:8])}): set `classes: {len(classes)}` in yolo_output"
+            )
+        if self.labels != [str(i) for i in range(self.num_classes)] and self.labels != list(
+            classes
+        ):
+            raise DataError(
+                f"the classes in {path} ({', '.join(classes)}) differ from the model's ({', '.join(self.labels)})"
+            )
+        self.labels = list(classes)
+
+    def make_batches(self, dataset, indices, preprocessing, augment=None, **kwargs):
+        from convkit.detect.augment import DetectAugment
+        from convkit.detect.batches import DetectBatchSource
+
+        seed = int(kwargs.get("seed", 0))
+        if augment is not None and not isinstance(augment, DetectAugment):
+            # A generic "augment on" from the trainer: use the box-aware defaults.
+            augment = DetectAugment(seed=seed) if augment else None
+        allowed = {"batch_size", "shuffle", "seed", "workers", "drop_last"}
+        return DetectBatchSource(
+            dataset,
+            indices,
+            preprocessing,
+            augment,
+            **{k: v for k, v in kwargs.items() if k in allowed},
+        )
+
+    def default_preprocessing(self, spec, dataset, options: dict | None = None):
+        from convkit.detect.preprocess import DetectPreprocessing
+
+        options = options or {}
+        return DetectPreprocessing.for_spec(spec, mean=options.get("mean"), std=options.get("std"))
+
+    # -- persistence --------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind, "labels": self.labels, "num_classes": self.num_classes,
+            "anchors": self.anchors, "stride": list(self.stride), "input_size": list(self.input_size),
+            "conf_threshold": self.conf_threshold, "iou_threshold": self.iou_threshold,
+            "max_detections": self.max_detections,
+        }  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DetectTask:
+        return cls(
+            data["anchors"], data["num_classes"], data["stride"], data["input_size"], data.get("labels"),
+            data.get("conf_threshold", 0.25), data.get("iou_threshold", 0.45), data.get("max_detections", 100),
+        )  # fmt: skip
