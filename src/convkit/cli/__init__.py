@@ -24,6 +24,8 @@ COMMAND_MODULES = [
     "convkit.cli.train",
     "convkit.cli.evaluate",
     "convkit.cli.predict",
+    "convkit.cli.viz",
+    "convkit.cli.serve",
 ]
 
 EPILOG = """\

@@ -1,0 +1,71 @@
+"""`convkit serve MODEL`: the JSON API and the web page, with uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+
+from convkit.errors import UsageError
+
+EPILOG = """\
+examples:
+  convkit serve runs/lenet/model.convkit                 then open http://127.0.0.1:8000/
+  convkit serve runs/photos/model.convkit --index photos.index --port 8080
+  curl -F file=@digit.png http://127.0.0.1:8000/predict
+  curl -F file=@digit.png -F format=png http://127.0.0.1:8000/gradcam -o cam.png
+
+The API is described at /docs (OpenAPI: /openapi.json). The server listens on
+127.0.0.1 only unless --host says otherwise (e.g. --host 0.0.0.0 for a LAN).
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="serve a model over HTTP: JSON API and a web page",
+        description="Load a model once and serve predictions, Grad-CAM and feature maps "
+        "as a JSON API, with a web page at / to drop images on.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("model", help="a .convkit model file")
+    parser.add_argument(
+        "--index", help="a photo index (from `convkit index`) to answer /similar with"
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    parser.add_argument("--port", type=int, default=8000, help="port (default: %(default)s)")
+    parser.add_argument(
+        "--max-upload-mb",
+        type=float,
+        default=10.0,
+        metavar="MB",
+        help="largest upload accepted, in MiB (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-pixels",
+        type=int,
+        default=40_000_000,
+        help="largest image accepted, in declared pixels (default: %(default)s)",
+    )
+    parser.set_defaults(handler=run_serve)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from convkit.serve import UploadLimits, create_app
+    except ImportError as error:
+        raise UsageError(
+            f"serving needs the serve extra ({error.name} is missing): pip install 'convkit[serve]'"
+        ) from error
+    if not 0 < args.port < 65536:
+        raise UsageError(f"--port must be between 1 and 65535. Received: {args.port}")
+    if args.max_upload_mb <= 0 or args.max_pixels <= 0:
+        raise UsageError("--max-upload-mb and --max-pixels must be positive")
+    limits = UploadLimits(max_bytes=int(args.max_upload_mb * 2**20), max_pixels=args.max_pixels)
+    app = create_app(args.model, index=args.index, limits=limits)  # loads the model once, now
+    print(f"convkit: serving {args.model} on http://{args.host}:{args.port}/ (Ctrl-C stops)")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0

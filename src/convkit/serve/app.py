@@ -1,0 +1,197 @@
+"""The FastAPI application: a JSON API and the web page over one loaded model.
+
+The model is loaded once, when the app is created, and shared by every
+request. Endpoints are plain ``def`` functions, so FastAPI runs them in its
+thread pool and serves requests concurrently; inference holds no state
+between calls (no_grad forwards; Grad-CAM builds its own small graph).
+"""
+
+# No `from __future__ import annotations`: FastAPI reads the endpoint annotations at
+# run time, and UploadFile is imported inside create_app.
+
+import base64
+from pathlib import Path
+from typing import Any
+
+from convkit.errors import ConvkitError, DataError, ModelFileError, UsageError
+from convkit.serve.uploads import UploadError, UploadLimits, check_upload, read_limited
+from convkit.viz.model_view import ModelView, shape_text
+
+STATIC_DIR = Path(__file__).parent / "static"
+# Multipart framing around the file; a body beyond limit + this is refused unread.
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+def error_status(error: ConvkitError) -> int:
+    """The HTTP status that tells a client what went wrong with its request."""
+    if isinstance(error, UploadError):
+        return error.status
+    if isinstance(error, UsageError):
+        return 422
+    if isinstance(error, DataError):
+        return 400
+    if isinstance(error, ModelFileError):
+        return 500  # the server's own model, not the client's fault
+    return 400
+
+
+def create_app(
+    model: str | Path | ModelView,
+    index: str | Path | None = None,
+    limits: UploadLimits | None = None,
+):
+    """Build the app for one model file (or an already loaded ModelView)."""
+    from fastapi import FastAPI, File, Form, Request, UploadFile
+    from fastapi.responses import FileResponse, JSONResponse, Response
+    from fastapi.staticfiles import StaticFiles
+
+    view = model if isinstance(model, ModelView) else ModelView.from_file(model)
+    limits = limits or UploadLimits()
+    searcher = None
+    if index is not None:
+        from convkit.serve.similar import open_searcher
+
+        searcher = open_searcher(index, view)
+
+    app = FastAPI(
+        title="convkit",
+        summary="Predictions, feature maps and Grad-CAM from a convkit model.",
+        description=(
+            f"Serving `{Path(view.source).name or 'model'}` ({view.kind}, input "
+            f"{shape_text(view.input_shape)}). Upload an image as multipart field `file`."
+        ),
+        version=_version(),
+    )
+    app.state.view = view
+    app.state.limits = limits
+
+    @app.exception_handler(ConvkitError)
+    def convkit_error(request: Request, error: ConvkitError) -> JSONResponse:
+        return JSONResponse({"detail": str(error)}, status_code=error_status(error))
+
+    @app.middleware("http")
+    async def refuse_oversized_bodies(request: Request, call_next):
+        # Refuse from the declared length, before the multipart parser spools the body.
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > limits.max_bytes + MULTIPART_OVERHEAD:
+            message = f"upload is larger than the server's limit of {limits.max_bytes // 2**20} MiB"
+            return JSONResponse({"detail": message}, status_code=413)
+        return await call_next(request)
+
+    def prepare(upload: UploadFile) -> Any:
+        data = read_limited(upload.file, limits)
+        check_upload(data, view.input_kind, limits)
+        return view.prepare(data)  # (1, C, H, W)
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/health", summary="Is the server up, and what model does it serve")
+    def health() -> dict:
+        return {
+            "status": "ok",
+            "model": Path(view.source).name,
+            "kind": view.kind,
+            "input": shape_text(view.input_shape),
+            "input_kind": view.input_kind,
+            "labels": view.labels if view.kind == "classify" else [],
+            "layers": [
+                {"name": layer.name, "type": layer.type, "shape": shape_text(layer.shape)}
+                for layer in view.layers
+            ],
+            "map_layers": [layer.name for layer in view.default_map_layers()],
+            "similar": searcher is not None,
+            "max_upload_bytes": limits.max_bytes,
+        }
+
+    @app.post("/predict", summary="Top-k labels (classify), boxes (detect) or text (ocr)")
+    def predict(file: UploadFile = File(...), k: int = Form(5)) -> dict:
+        from convkit.serve.predictions import predict as predict_upload
+
+        return predict_upload(view, prepare(file), k)
+
+    @app.post("/featuremaps", summary="Activation-map grids per conv/pool layer, as base64 PNGs")
+    def featuremaps(file: UploadFile = File(...), layers: str = Form("")) -> dict:
+        from convkit.viz import grids
+        from convkit.viz.featuremaps import compute_feature_maps
+
+        names = [name for name in layers.replace(",", " ").split() if name]
+        chosen = view.resolve_layers(names or None)
+        x = prepare(file)
+        return {
+            "input": _png_base64(grids.enlarge(view.display_image(x), 112)),
+            "layers": [
+                {
+                    "name": maps.layer.name,
+                    "shape": shape_text(maps.layer.shape),
+                    "title": maps.layer.title,
+                    "png": _png_base64(maps.image()),
+                }
+                for maps in compute_feature_maps(view, x, chosen)
+            ],
+        }
+
+    @app.post(
+        "/gradcam",
+        summary="Grad-CAM heat map over the input; JSON with base64 PNG, or format=png",
+        responses={200: {"content": {"image/png": {}}}},
+    )
+    def gradcam(
+        file: UploadFile = File(...),
+        target: str = Form("", description="label or index to explain; empty: predicted class"),
+        layer: str = Form("", description="conv layer; empty: the last conv layer"),
+        format: str = Form("json", description="json or png"),
+    ):
+        from convkit.viz import grids
+        from convkit.viz.gradcam import grad_cam
+
+        if format not in ("json", "png"):
+            raise UsageError(f"format must be json or png. Received: format={format!r}")
+        if view.kind != "classify":
+            raise UploadError(f"Grad-CAM explains class scores; this model is {view.kind!r}", 422)
+        x = prepare(file)
+        cam = grad_cam(view, x, view.class_index(target or None, x), layer or None)
+        png = grids.png_bytes(cam.overlay())
+        if format == "png":
+            return Response(png, media_type="image/png")
+        return {
+            "layer": cam.layer,
+            "class_index": cam.class_index,
+            "label": cam.label,
+            "score": cam.score,
+            "png": base64.b64encode(png).decode("ascii"),
+        }
+
+    @app.post("/similar", summary="The indexed photos most like the upload (needs --index)")
+    def similar(file: UploadFile = File(...), k: int = Form(8)) -> dict:
+        if searcher is None:
+            raise UploadError("this server has no index: start it with `--index INDEX`", 404)
+        if not 1 <= k <= 100:
+            raise UsageError(f"k must be between 1 and 100. Received: k={k}")
+        data = read_limited(file.file, limits)
+        check_upload(data, view.input_kind, limits)
+        return {"results": searcher(data, k)}
+
+    @app.get("/similar/{position}/image", include_in_schema=False)
+    def similar_image(position: int) -> Response:
+        if searcher is None:
+            raise UploadError("this server has no index: start it with `--index INDEX`", 404)
+        data, media_type = searcher.image(position)
+        return Response(data, media_type=media_type)
+
+    return app
+
+
+def _png_base64(image: Any) -> str:
+    from convkit.viz import grids
+
+    return base64.b64encode(grids.png_bytes(image)).decode("ascii")
+
+
+def _version() -> str:
+    from convkit import __version__
+
+    return __version__

@@ -1,0 +1,85 @@
+"""Checks on what a client uploads, before any decoder sees it.
+
+The server accepts bytes from anyone who can reach it, so three cheap checks
+come first: the byte count (a 2 GB upload is refused before it is read), the
+format named by the magic bytes (a text file is not an image), and the pixel
+count declared in the image header (a 200-byte PNG may declare 100,000 x
+100,000 pixels — a decompression bomb). Uploads stay in memory; nothing is
+ever written to a path the client can choose.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from convkit.errors import DataError
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    """What one upload may be. The defaults fit phone photos and short clips."""
+
+    max_bytes: int = 10 * MIB
+    max_pixels: int = 40_000_000  # 40 megapixels, e.g. 8000 x 5000
+
+
+class UploadError(DataError):
+    """An upload the server refuses; ``status`` is the HTTP code to answer with."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+def read_limited(stream, limits: UploadLimits) -> bytes:
+    """Read at most max_bytes from a file-like upload; more is a 413."""
+    data = stream.read(limits.max_bytes + 1)
+    if len(data) > limits.max_bytes:
+        raise UploadError(
+            f"upload is larger than the server's limit of {limits.max_bytes // MIB} MiB",
+            status=413,
+        )
+    if not data:
+        raise UploadError("upload is empty (0 bytes): choose an image file", status=400)
+    return data
+
+
+def check_image_bytes(data: bytes, limits: UploadLimits) -> None:
+    """Refuse non-images (415) and images declaring too many pixels (413)."""
+    from convkit.data.image_header import read_header
+
+    header = read_header(data)
+    if header is None:
+        raise UploadError(
+            "upload is not an image this server reads (expected JPEG, PNG, BMP, WebP, TIFF, GIF)",
+            status=415,
+        )
+    if header.width is not None and header.height is not None:
+        pixels = header.width * header.height
+        if pixels > limits.max_pixels:
+            raise UploadError(
+                f"image declares {header.width}x{header.height} = {pixels:,} pixels, over the "
+                f"server's limit of {limits.max_pixels:,}; send a smaller image",
+                status=413,
+            )
+
+
+def check_audio_bytes(data: bytes) -> None:
+    """Refuse uploads that are not a recording the audio front end reads (415)."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
+        return
+    if data[:4] in (b"fLaC", b"OggS"):
+        return
+    raise UploadError(
+        "upload is not a recording this server reads (expected WAV, FLAC or OGG)", 415
+    )
+
+
+def check_upload(data: bytes, input_kind: str, limits: UploadLimits) -> None:
+    """The checks that fit the model's input: images for image models, sound for audio."""
+    if input_kind == "audio":
+        check_audio_bytes(data)
+    else:
+        check_image_bytes(data, limits)
