@@ -148,7 +148,9 @@ class ClassifyTask(Task):
                 {"label": self.labels[i], "index": i, "probability": round(p, 6)}
                 for p, i in zip(row_values, row_indices, strict=True)
             ]
-            results.append({"label": top[0]["label"], "probability": top[0]["probability"], "top": top})
+            results.append(
+                {"label": top[0]["label"], "probability": top[0]["probability"], "top": top}
+            )
         return results
 
     # -- data -----------------------------------------------------------------------

@@ -1,0 +1,58 @@
+"""Small helpers shared by the CLI verbs: option parsing and output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from convkit.errors import UsageError
+
+
+def parse_key_values(text: str | None, flag: str) -> dict:
+    """ "flip,crop=4,rotate=10" -> {"flip": True, "crop": 4, "rotate": 10}."""
+    if not text:
+        return {}
+    result: dict = {}
+    for item in text.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        key, _, value = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not _:
+            result[key] = True
+            continue
+        result[key] = _number_or_text(value.strip(), flag, key)
+    return result
+
+
+def _number_or_text(value: str, flag: str, key: str):
+    lowered = value.lower()
+    if lowered in ("true", "yes", "on"):
+        return True
+    if lowered in ("false", "no", "off"):
+        return False
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    if not value:
+        raise UsageError(f"{flag}: `{key}` has no value")
+    return value
+
+
+def existing_path(text: str, what: str = "file") -> Path:
+    path = Path(text)
+    if not path.exists():
+        raise UsageError(f"{what} not found: {text}")
+    return path
+
+
+def print_json(value) -> None:
+    print(json.dumps(value, indent=2, default=str))
+
+
+def info(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)

@@ -1,0 +1,67 @@
+"""`convkit evaluate`: measure a model file on a labelled dataset."""
+
+from __future__ import annotations
+
+import argparse
+
+from convkit.cli.common import print_json
+
+EPILOG = """\
+examples:
+  convkit evaluate runs/lenet/model.convkit --data ../shared/data/mnist
+  convkit evaluate model.convkit --data photos/test --split all --out eval/ --json
+"""
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="accuracy, per-class precision/recall/F1, confusion matrix",
+        description="Evaluate MODEL on labelled DATA: accuracy, top-5, per-class precision, "
+        "recall and F1, macro and weighted averages, the confusion matrix and the most "
+        "confused pairs.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("model", help="a .convkit model file")
+    parser.add_argument("--data", required=True, help="labelled dataset, as for `convkit train`")
+    parser.add_argument(
+        "--split",
+        default="test",
+        help="which split of DATA: test (default; the whole folder when it has no "
+        "test split), train, or all",
+    )
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--out", help="folder for confusion.png and report.json")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(handler=run_evaluate)
+
+
+def run_evaluate(args) -> int:
+    import json
+    from pathlib import Path
+
+    from convkit import api
+    from convkit.tasks.classify_report import format_report
+
+    report = api.evaluate(
+        args.model,
+        args.data,
+        split=args.split,
+        batch_size=args.batch_size,
+        out_dir=args.out,
+        progress=not args.quiet,
+    )
+    if args.out:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        (Path(args.out) / "report.json").write_text(json.dumps(report, indent=2))
+    if args.json:
+        print_json(report)
+    elif "per_class" in report:
+        print(format_report(report))
+        if args.out:
+            print(f"confusion matrix drawn in {Path(args.out) / 'confusion.png'}")
+    else:
+        print_json(report)
+    return 0

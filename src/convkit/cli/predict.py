@@ -1,0 +1,96 @@
+"""`convkit predict`: labels with probabilities for images, folders or recordings."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from convkit.errors import UsageError
+
+EPILOG = """\
+examples:
+  convkit predict runs/lenet/model.convkit digit.png
+  convkit predict model.convkit photos/ --top 3 --json > predictions.jsonl
+  convkit predict spoken.convkit clip.wav
+"""
+
+INPUT_SUFFIXES = {
+    ".png",
+    ".jpg",
+    ".jpeg",
+    ".bmp",
+    ".webp",
+    ".tif",
+    ".tiff",
+    ".pgm",
+    ".ppm",
+    ".wav",
+    ".flac",
+    ".ogg",
+}
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "predict",
+        help="label images or recordings with a trained model",
+        description="Predict labels for each input with MODEL. Folders are walked recursively "
+        "and results stream as they are computed; unreadable files are reported and skipped "
+        "(exit code 1 if any was).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("model", help="a .convkit model file")
+    parser.add_argument("inputs", nargs="+", help="image/recording files or folders")
+    parser.add_argument("--top", type=int, default=1, metavar="K", help="show the K best labels")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
+    parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    parser.set_defaults(handler=run_predict)
+
+
+def expand_inputs(items: list[str]):
+    """Files as given; folders walked recursively for known image/audio suffixes."""
+    for item in items:
+        path = Path(item)
+        if path.is_dir():
+            found = False
+            for child in sorted(path.rglob("*")):
+                if child.is_file() and child.suffix.lower() in INPUT_SUFFIXES:
+                    found = True
+                    yield str(child)
+            if not found:
+                raise UsageError(f"no images or recordings found in folder {item}")
+        elif path.is_file():
+            yield str(path)
+        else:
+            raise UsageError(f"input not found: {item}")
+
+
+def run_predict(args) -> int:
+    from convkit import api
+
+    if args.top < 1:
+        raise UsageError(f"`--top` must be at least 1. Received: --top {args.top}")
+    model = api.load(args.model, device=args.device)
+    failures = 0
+    for path, prediction, error in model.predict_stream(
+        expand_inputs(args.inputs), top_k=args.top, batch_size=args.batch_size
+    ):
+        if error is not None:
+            failures += 1
+            if args.json:
+                print(json.dumps({"path": path, "error": error}), flush=True)
+            else:
+                print(f"convkit: skipped {error}", file=sys.stderr)
+            continue
+        if args.json:
+            print(json.dumps({"path": path, **prediction}), flush=True)
+        elif args.top == 1:
+            print(f"{path}\t{prediction['label']}\t{prediction['probability']:.4f}", flush=True)
+        else:
+            ranked = "  ".join(f"{t['label']} {t['probability']:.4f}" for t in prediction["top"])
+            print(f"{path}\t{ranked}", flush=True)
+    return 1 if failures else 0
