@@ -1,0 +1,191 @@
+"""A set of text-line images and their texts, checked against a reader before training.
+
+CTC can only learn a line that the reader is able to write: every character in
+the alphabet, at least one character, and enough time steps (columns of the
+image after the network's downsampling) for its symbols plus a blank between
+repeated neighbours. ``check_lines`` finds the lines that break these rules;
+``TextLineDataset.drop`` removes them and remembers why, so training skips and
+reports them (or stops with one DataError listing them, when asked to be strict).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from convkit.errors import DataError
+from convkit.ocr.alphabet import Alphabet, ctc_min_steps
+from convkit.ocr.labels import find_labelled_images
+
+
+@dataclass
+class LineProblems:
+    """Lines a reader cannot learn, grouped by reason; each entry is (path, detail)."""
+
+    unknown_characters: list[tuple[str, str]] = field(default_factory=list)
+    empty_labels: list[tuple[str, str]] = field(default_factory=list)
+    too_narrow: list[tuple[str, str]] = field(default_factory=list)
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+    unknown_symbols: str = ""  # every character the labels use that the alphabet lacks
+
+    def groups(self) -> dict[str, list[tuple[str, str]]]:
+        return {
+            "characters outside the alphabet": self.unknown_characters,
+            "empty labels": self.empty_labels,
+            "too narrow for their label": self.too_narrow,
+            "unreadable images": self.unreadable,
+        }
+
+    def items(self) -> list[tuple[str, str]]:
+        """Every problem as (path, reason), the reason naming its group."""
+        return [
+            (path, f"{group}: {detail}")
+            for group, entries in self.groups().items()
+            for path, detail in entries
+        ]
+
+    def __len__(self) -> int:
+        return sum(len(entries) for entries in self.groups().values())
+
+    def message(self, total: int, show: int = 3) -> str:
+        """One line: how many lines fail and why, with a few examples of each."""
+        parts = []
+        for group, entries in self.groups().items():
+            if entries:
+                shown = "; ".join(f"{Path(p).name} ({d})" for p, d in entries[:show])
+                more = f"; … {len(entries) - show} more" if len(entries) > show else ""
+                parts.append(f"{len(entries)} {group} [{shown}{more}]")
+        return f"{len(self)} of {total} text lines cannot be learned: " + ", ".join(parts)
+
+
+class TextLineDataset:
+    """Text-line images in files; ``texts[i]`` is the label of ``paths[i]``.
+
+    Follows the Dataset protocol of docs/ARCHITECTURE.md: ``len``, ``targets``
+    (the texts), ``load(i) -> (image uint8 (H, W, C), text)``, ``describe(i)``.
+    """
+
+    def __init__(self, pairs: list[tuple[Path, str]], channels: int = 1, name: str = "lines"):
+        self.paths = [Path(p) for p, _ in pairs]
+        self.texts = [t for _, t in pairs]
+        self.channels = channels
+        self.name = name
+        self.skipped: list[tuple[str, str]] = []
+        self._widths: list[int] | None = None  # (width, height) read lazily
+
+    @classmethod
+    def open(cls, path: str | Path, channels: int = 1) -> TextLineDataset:
+        """A folder named-by-text, a folder with labels.tsv/csv, or a CSV/TSV table."""
+        return cls(find_labelled_images(path), channels=channels, name=str(path))
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __repr__(self) -> str:
+        return f"TextLineDataset({self.name!r}, {len(self)} lines)"
+
+    @property
+    def targets(self) -> list[str]:
+        return self.texts
+
+    @property
+    def classes(self) -> list[str]:
+        """The characters the labels use (sorted); what an alphabet must cover."""
+        return sorted(set("".join(self.texts)))
+
+    def load(self, index: int) -> tuple[np.ndarray, str]:
+        from convkit.data.decode import read_image
+
+        return read_image(self.paths[index], channels=self.channels), self.texts[index]
+
+    def describe(self, index: int) -> str:
+        return f"{self.paths[index]} ({self.texts[index]!r})"
+
+    def image_sizes(self, progress: bool = False) -> list[tuple[int, int] | None]:
+        """(width, height) of every image from its header; None if it cannot be read."""
+        from convkit.data.decode import read_image
+        from convkit.data.image_header import read_header
+
+        items = range(len(self))
+        if progress and len(self) > 2000:
+            from tqdm import tqdm
+
+            items = tqdm(items, desc="checking lines", unit="img")
+        sizes: list[tuple[int, int] | None] = []
+        for i in items:
+            try:
+                data = self.paths[i].read_bytes()
+            except OSError:
+                sizes.append(None)
+                continue
+            header = read_header(data)
+            if header is not None and header.width and header.height:
+                sizes.append((header.width, header.height))
+                continue
+            try:  # a format whose header we do not parse: decode it
+                image = read_image(data, channels=self.channels)
+                sizes.append((image.shape[1], image.shape[0]))
+            except DataError:
+                sizes.append(None)
+        return sizes
+
+    def drop(self, problems: LineProblems) -> None:
+        """Remove the lines named in ``problems`` and remember them in ``skipped``."""
+        bad = {path for path, _ in problems.items()}
+        keep = [i for i, p in enumerate(self.paths) if str(p) not in bad]
+        self.paths = [self.paths[i] for i in keep]
+        self.texts = [self.texts[i] for i in keep]
+        self.skipped.extend(problems.items())
+
+
+def check_lines(
+    dataset: TextLineDataset,
+    alphabet: Alphabet,
+    height: int,
+    pixels_per_step: float,
+    progress: bool = False,
+) -> LineProblems:
+    """Lines the reader cannot learn: unknown characters, empty labels, too narrow.
+
+    ``height`` is the reader's input height (every line is scaled to it, aspect
+    kept); ``pixels_per_step`` how many input columns make one output step.
+    """
+    problems = LineProblems()
+    unknown_by_path: dict[str, str] = {}
+    for path, text in zip(dataset.paths, dataset.texts, strict=True):
+        if not text:
+            problems.empty_labels.append((str(path), "no text"))
+        elif missing := alphabet.unknown(text):
+            unknown_by_path[str(path)] = missing
+            problems.unknown_symbols += "".join(
+                c for c in missing if c not in problems.unknown_symbols
+            )
+            problems.unknown_characters.append((str(path), f"{text!r} has {missing!r}"))
+    sizes = dataset.image_sizes(progress=progress)
+    for path, text, size in zip(dataset.paths, dataset.texts, sizes, strict=True):
+        if size is None:
+            problems.unreadable.append((str(path), "not a readable image"))
+            continue
+        if not text or str(path) in unknown_by_path:
+            continue
+        width, image_height = size
+        steps = int(width * height / image_height / pixels_per_step)
+        needed = ctc_min_steps(text)
+        if steps < needed:
+            problems.too_narrow.append(
+                (
+                    str(path),
+                    f"{width}x{image_height} px gives {steps} steps, {text!r} needs {needed}",
+                )
+            )
+    return problems
+
+
+def missing_alphabet_hint(problems: LineProblems, alphabet: Alphabet) -> str:
+    """A suggestion to widen the alphabet with the characters the labels use."""
+    if not problems.unknown_symbols:
+        return ""
+    wider = alphabet.symbols + problems.unknown_symbols
+    return f"; to learn them, set `alphabet: {wider!r}` in the ctc_output layer"

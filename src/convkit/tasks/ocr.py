@@ -1,0 +1,211 @@
+"""OCR: read a line of text from an image (a CRNN trained with CTC loss).
+
+The network ends in a ``ctc_output`` layer: per time step (a band of image
+columns) it scores the CTC blank and every symbol of its alphabet. Training
+uses CTC loss, which sums over every way of aligning the label to the steps,
+so labels need no positions. The alphabet, the reader's input height and how
+many input pixels make one step travel in the model file with the task.
+
+Monitor: ``cer`` (character error rate), lower is better.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, ClassVar
+
+from convkit.errors import DataError, SpecError
+from convkit.ocr.alphabet import BLANK, Alphabet
+from convkit.tasks.base import Metrics, Task
+
+# The order of the running totals kept in OcrMetrics.totals.
+_TOTALS = ("char_errors", "chars", "word_errors", "words", "exact", "lines", "loss_sum")
+
+
+class OcrMetrics(Metrics):
+    """Loss, CER, WER and exact-match rate of greedy readings over one epoch."""
+
+    def __init__(self, task: OcrTask):
+        self.task = task
+        self.totals = None  # float64 (7,), see _TOTALS; a tensor so Spark can sum it
+
+    def update(self, output, targets, loss) -> None:
+        import torch
+
+        from convkit.ocr.decoding import collapse
+        from convkit.ocr.metrics import TextScores
+
+        best = output.detach().argmax(dim=-1).tolist()  # (N, T) greedy path
+        lengths = self.task.step_lengths(targets.widths.cpu(), output.shape[1]).tolist()
+        # Each line is read over its own steps only; the rest of the row is padding.
+        guesses = [
+            self.task.alphabet.decode(collapse(path[:length]))
+            for path, length in zip(best, lengths, strict=True)
+        ]
+        scores = TextScores()
+        scores.add_all(targets.texts, guesses)
+        batch = [
+            scores.char_errors,
+            scores.chars,
+            scores.word_errors,
+            scores.words,
+            scores.exact,
+            scores.lines,
+            float(loss.detach()) * len(targets.texts) if loss is not None else 0.0,
+        ]
+        values = torch.tensor(batch, dtype=torch.float64, device=output.device)
+        self.totals = values if self.totals is None else self.totals + values
+
+    def state_tensors(self) -> list:
+        return [self.totals] if self.totals is not None else []
+
+    def compute(self) -> dict[str, float]:
+        if self.totals is None:
+            return {}
+        t = dict(zip(_TOTALS, self.totals.tolist(), strict=True))
+        return {
+            "loss": t["loss_sum"] / max(t["lines"], 1),
+            "cer": t["char_errors"] / max(t["chars"], 1),
+            "wer": t["word_errors"] / max(t["words"], 1),
+            "exact_match": t["exact"] / max(t["lines"], 1),
+        }
+
+
+class OcrTask(Task):
+    kind: ClassVar[str] = "ocr"
+    monitor: ClassVar[str] = "cer"
+    monitor_mode: ClassVar[str] = "min"
+
+    def __init__(
+        self,
+        alphabet: str,
+        height: int,
+        channels: int = 1,
+        pixels_per_step: float = 4.0,
+        beam: int = 1,
+    ):
+        self.alphabet = Alphabet(alphabet)
+        self.height = int(height)
+        self.channels = int(channels)
+        self.pixels_per_step = float(pixels_per_step)
+        self.beam = int(beam)
+
+    @classmethod
+    def for_spec(cls, spec, options: dict | None = None) -> OcrTask:
+        options = options or {}
+        last = spec.infer()[-1]
+        steps = last.output_shape.steps
+        return cls(
+            alphabet=spec.layers[-1].params["alphabet"],
+            height=spec.input.height,
+            channels=spec.input.channels,
+            # Columns of input per output step, from the nominal width: e.g. 128 / 32 = 4.
+            pixels_per_step=spec.input.width / steps,
+            beam=int(options.get("beam", 1) or 1),
+        )
+
+    # -- training --------------------------------------------------------------------
+    def step_lengths(self, widths, steps: int):
+        """Output steps that cover each line's true width (the rest is padding)."""
+        lengths = (widths.double() / self.pixels_per_step).floor().long()
+        return lengths.clamp(min=1, max=steps)
+
+    def loss(self, output, targets):
+        import torch.nn.functional as F
+
+        log_probs = output.float().log_softmax(dim=-1).transpose(0, 1)  # (T, N, K)
+        input_lengths = self.step_lengths(targets.widths, output.shape[1])
+        # zero_infinity: a line that cannot be aligned adds nothing instead of inf/NaN.
+        return F.ctc_loss(
+            log_probs,
+            targets.symbols,
+            input_lengths,
+            targets.lengths,
+            blank=BLANK,
+            reduction="mean",
+            zero_infinity=True,
+        )
+
+    def new_metrics(self) -> OcrMetrics:
+        return OcrMetrics(self)
+
+    def targets_to(self, targets, device):
+        return targets.to(device, non_blocking=True)
+
+    # -- prediction ---------------------------------------------------------------------
+    def decode(self, output, top_k: int = 5, beam: int | None = None) -> list[dict[str, Any]]:
+        """[{"text", "confidence"}] per line; ``beam`` > 1 runs the beam search."""
+        from convkit.ocr.decoding import decode_lines
+
+        return decode_lines(output, self.alphabet, beam=self.beam if beam is None else beam)
+
+    # -- data -------------------------------------------------------------------------------
+    def open_data(self, path: str, split: str = "train", options: dict | None = None):
+        """Text lines at ``path``; lines the reader cannot learn are dropped and reported.
+
+        With ``options["strict"]`` they stop training with one DataError instead.
+        """
+        from convkit.ocr.dataset import TextLineDataset, check_lines, missing_alphabet_hint
+
+        options = options or {}
+        root = Path(path)
+        if (root / split).is_dir():  # a folder with train/ and val/ inside
+            root = root / split
+        dataset = TextLineDataset.open(root, channels=self.channels)
+        problems = check_lines(
+            dataset, self.alphabet, self.height, self.pixels_per_step, progress=True
+        )
+        if problems:
+            message = problems.message(len(dataset)) + missing_alphabet_hint(
+                problems, self.alphabet
+            )
+            if options.get("strict") or len(problems) == len(dataset):
+                raise DataError(message)
+            print(f"convkit: skipping {message}", file=sys.stderr)
+            dataset.drop(problems)
+        return dataset
+
+    def make_batches(self, dataset, indices, preprocessing, augment=None, **kwargs):
+        """Batches padded to their widest line. ``augment`` is not used for text lines:
+        flips and crops would change what the line says (the generator varies lines)."""
+        from convkit.ocr.batching import TextLineBatches
+
+        allowed = {"batch_size", "shuffle", "seed", "workers", "cache", "drop_last"}
+        return TextLineBatches(
+            dataset,
+            indices,
+            preprocessing,
+            self.alphabet,
+            **{k: v for k, v in kwargs.items() if k in allowed},
+        )
+
+    def default_preprocessing(self, spec, dataset, options: dict | None = None):
+        from convkit.ocr.preprocess import TextLinePreprocessing
+
+        if spec.input.channels not in (1, 3):
+            raise SpecError(
+                f"a text reader takes 1 or 3 channels; the spec's input has {spec.input.channels}"
+            )
+        return TextLinePreprocessing.for_spec(spec)
+
+    # -- persistence ---------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "alphabet": self.alphabet.symbols,
+            "height": self.height,
+            "channels": self.channels,
+            "pixels_per_step": self.pixels_per_step,
+            "beam": self.beam,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OcrTask:
+        return cls(
+            alphabet=data["alphabet"],
+            height=int(data["height"]),
+            channels=int(data.get("channels", 1)),
+            pixels_per_step=float(data.get("pixels_per_step", 4.0)),
+            beam=int(data.get("beam", 1)),
+        )
