@@ -120,6 +120,28 @@ class DetectAugment:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_generic(cls, augment, seed: int = 0) -> DetectAugment:
+        """The box-aware version of ``convkit.data.Augment`` (``convkit train --augment``).
+
+        flip -> mirror half the time; scale s -> zoom in [1 - s, 1 + s];
+        crop_padding or translate -> random crops. Rotation and shear would
+        turn boxes into rotated boxes, so a detector refuses them.
+        """
+        unsupported = [n for n in ("rotation", "shear") if getattr(augment, n, 0)]
+        if unsupported:
+            raise UsageError(
+                f"--augment {', '.join(unsupported)} would rotate the boxes; detection supports "
+                "flip, scale, crop_padding/translate (crops)"
+            )
+        scale = float(getattr(augment, "scale", 0.0))
+        cropping = getattr(augment, "crop_padding", 0) or getattr(augment, "translate", 0.0)
+        return cls(
+            flip=0.5 if getattr(augment, "flip", False) else 0.0,
+            scale_min=1.0 - scale, scale_max=1.0 + scale,
+            crop=0.5 if cropping else 0.0, seed=seed,
+        )  # fmt: skip
+
     def rng(self, epoch: int, index: int) -> np.random.Generator:
         return np.random.default_rng([self.seed, epoch, index])
 

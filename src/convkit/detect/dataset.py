@@ -7,6 +7,7 @@ YAML, COCO JSON) and returns a ``DetectionDataset`` whose ``load(i)`` gives
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -51,11 +52,15 @@ class DetectionDataset:
         return len(self.annotations)
 
     @property
-    def targets(self) -> list[int]:
+    def targets(self) -> np.ndarray:
         """One label per image for stratified splits: its most common class, or -1 (background)."""
-        return [
-            int(np.bincount(a.labels).argmax()) if a.labels.size else -1 for a in self.annotations
-        ]
+        return np.array(
+            [
+                int(np.bincount(a.labels).argmax()) if a.labels.size else -1
+                for a in self.annotations
+            ],
+            np.int64,
+        )
 
     def load(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(image (H, W, C) uint8, boxes (M, 4) float32 pixels, labels (M,) int64)."""
@@ -69,20 +74,93 @@ class DetectionDataset:
         keep = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
         return image, boxes[keep], annotation.labels[keep].copy()
 
-    def scan(self) -> dict:
-        """Counts and problems, for the user to read before training."""
+    def class_counts(self) -> dict[str, int]:
         per_class = np.zeros(len(self.classes), np.int64)
         for a in self.annotations:
             per_class += np.bincount(a.labels, minlength=len(self.classes))
+        return dict(zip(self.classes, per_class.tolist(), strict=True))
+
+    def scan(
+        self, strict: bool = False, progress: bool = True, workers: int | None = None
+    ) -> DetectScan:
+        """Decode every image once (threads); drop the unreadable ones and report them.
+
+        Afterwards ``annotations`` holds only usable images, so splits and
+        batches never meet a known-bad file. ``strict=True`` raises instead.
+        """
+        import os
+        from concurrent.futures import ThreadPoolExecutor
+
+        from tqdm import tqdm
+
+        def check(annotation: Annotation) -> str | None:
+            try:
+                read_rgb(annotation.image, self.channels)
+            except DataError as error:
+                return str(error)
+            return None
+
+        threads = workers or min(8, (os.cpu_count() or 1) * 2)  # cv2 decode releases the GIL
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            reasons = list(
+                tqdm(pool.map(check, self.annotations), total=len(self), desc="scan", unit="img",
+                     disable=not progress, leave=False)
+            )  # fmt: skip
+        unreadable = [
+            (str(a.image), r) for a, r in zip(self.annotations, reasons, strict=True) if r
+        ]
+        if strict and (unreadable or self.skipped):
+            bad = self.skipped + unreadable
+            listed = "; ".join(f"{path}: {reason}" for path, reason in bad[:5])
+            raise DataError(f"{len(bad)} unusable files with strict data checking: {listed}")
+        self.annotations = [a for a, r in zip(self.annotations, reasons, strict=True) if r is None]
+        self.skipped += unreadable
+        if not self.annotations:
+            raise DataError(
+                f"{self.root}: no readable images ({unreadable[0][1] if unreadable else 'none found'})"
+            )
+        return DetectScan(
+            self.format, len(self), sum(1 for a in self.annotations if a.labels.size == 0),
+            list(self.classes), self.class_counts(), list(self.skipped), list(self.notes),
+        )  # fmt: skip
+
+
+@dataclass
+class DetectScan:
+    """What a scan found: images, boxes per class, files left out and boxes repaired."""
+
+    format: str
+    num_images: int
+    background_images: int
+    classes: list[str]
+    class_counts: dict[str, int]
+    bad: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    notes: list[str] = field(default_factory=list)  # boxes clipped or dropped
+    bad_indices: list[int] = field(default_factory=list)  # always empty: bad images are removed
+
+    def __str__(self) -> str:
+        lines = [
+            f"Found {self.num_images} images ({self.format}, {self.background_images} without objects), "
+            f"{sum(self.class_counts.values())} boxes in {len(self.classes)} classes"
+        ]
+        width = max((len(name) for name in self.classes), default=0)
+        lines += [f"  {name:<{width}}  {self.class_counts[name]}" for name in self.classes]
+        if self.notes:
+            lines.append(f"Repaired boxes in {len(self.notes)} files:")
+            lines += [f"  {note}" for note in self.notes[:10]]
+        if self.bad:
+            lines.append(f"Skipped {len(self.bad)} unusable files:")
+            lines += [f"  {path}: {reason}" for path, reason in self.bad[:20]]
+            if len(self.bad) > 20:
+                lines.append(f"  ... and {len(self.bad) - 20} more")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
         return {
-            "format": self.format,
-            "images": len(self),
-            "background_images": sum(1 for a in self.annotations if a.labels.size == 0),
-            "boxes": int(per_class.sum()),
-            "boxes_per_class": dict(zip(self.classes, per_class.tolist(), strict=True)),
-            "skipped": self.skipped,
-            "notes": self.notes,
-        }
+            "format": self.format, "num_images": self.num_images,
+            "background_images": self.background_images, "classes": self.classes,
+            "class_counts": self.class_counts, "bad": [list(b) for b in self.bad], "notes": self.notes,
+        }  # fmt: skip
 
 
 def detect_format(path: Path) -> str:

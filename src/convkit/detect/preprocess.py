@@ -58,6 +58,11 @@ class DetectPreprocessing:
         fitted, moved, info = letterbox(image, boxes, self.width, self.height)
         return self.to_tensor_array(fitted), moved, info
 
+    def apply(self, image: np.ndarray) -> np.ndarray:
+        """An (H, W, C) uint8 image already in memory -> (C, H, W) float32."""
+        array, _, _ = self.fit(image)
+        return array
+
     def read(self, path_or_bytes) -> np.ndarray:
         """Decode to (H, W, C) uint8 RGB (or grey for one channel)."""
         if isinstance(path_or_bytes, (bytes, bytearray)):

@@ -27,10 +27,20 @@ class DetectMetrics(Metrics):
         self.results = []
         self.loss_sum = 0.0
         self.images = 0
+        self.measured = False  # True once a batch was decoded for mAP
 
     def update(self, output, targets, loss) -> None:
         from convkit.detect.evaluate import ImageResult
 
+        if loss is not None:
+            self.loss_sum += float(loss.detach()) * output.shape[0]
+        self.images += output.shape[0]
+        if output.requires_grad:
+            # A training batch (validation runs without gradients): decoding and
+            # matching every training batch would cost more than the step itself,
+            # so mAP is measured on validation only; training reports the loss.
+            return
+        self.measured = True
         detections = self.task.detect(output, conf_threshold=EVAL_CONF_THRESHOLD)
         targets = targets.detach().cpu().numpy()
         for image, (boxes, scores, labels) in enumerate(detections):
@@ -44,15 +54,14 @@ class DetectMetrics(Metrics):
                     truth[:, 1].astype("int64"),
                 )  # fmt: skip
             )
-        if loss is not None:
-            self.loss_sum += float(loss.detach()) * output.shape[0]
-        self.images += output.shape[0]
 
     def compute(self) -> dict[str, float]:
         from convkit.detect.evaluate import evaluate_detections
 
         if not self.images:
             return {}
+        if not self.measured:
+            return {"loss": self.loss_sum / self.images}
         report = evaluate_detections(self.results, self.task.labels, self.task.conf_threshold)
         return {
             "loss": self.loss_sum / self.images,
@@ -186,8 +195,8 @@ class DetectTask(Task):
 
         seed = int(kwargs.get("seed", 0))
         if augment is not None and not isinstance(augment, DetectAugment):
-            # A generic "augment on" from the trainer: use the box-aware defaults.
-            augment = DetectAugment(seed=seed) if augment else None
+            # `convkit train --augment …` gives the image Augment: translate it for boxes.
+            augment = DetectAugment.from_generic(augment, seed)
         allowed = {"batch_size", "shuffle", "seed", "workers", "drop_last"}
         return DetectBatchSource(
             dataset,
@@ -218,3 +227,9 @@ class DetectTask(Task):
             data["anchors"], data["num_classes"], data["stride"], data["input_size"], data.get("labels"),
             data.get("conf_threshold", 0.25), data.get("iou_threshold", 0.45), data.get("max_detections", 100),
         )  # fmt: skip
+
+    # -- evaluation (called by convkit.api.evaluate for non-classify tasks) --
+    def evaluate(self, model, data, **kwargs) -> dict:
+        from convkit.detect.report import evaluate_detector
+
+        return evaluate_detector(model, data, **kwargs)
