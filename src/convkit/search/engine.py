@@ -1,0 +1,209 @@
+"""The FAISS engine behind an index: exact inner product, or HNSW for large collections.
+
+Vectors are L2-normalised, so inner product is cosine similarity. Below
+``APPROXIMATE_ABOVE`` vectors an exact flat index is used: it is as fast as
+it needs to be and never misses. Above it an HNSW graph answers in
+logarithmic time, and its recall@10 against exact search is measured on a
+sample and kept with the index, so a user knows what the speed costs.
+
+Every vector has a stable int64 id (an ``IndexIDMap2``). Adding is native to
+both engines. Removing is native to the flat index; an HNSW graph cannot drop
+nodes, so removed ids become tombstones filtered out at query time by an
+``IDSelector`` (the caller rebuilds the graph when tombstones pile up) — far
+cheaper than rebuilding a million-node graph for every deleted photo.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from convkit.errors import UsageError
+
+APPROXIMATE_ABOVE = 50_000
+# HNSW settings tuned by benchmarks/search_speed.py: M links per node, the
+# candidate-list sizes when building and when searching.
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 128
+ADD_CHUNK = 20_000  # HNSW vectors added per call, so progress can be shown
+ENGINE_KINDS = ("auto", "exact", "hnsw")
+
+
+@dataclass
+class EngineSettings:
+    kind: str  # "exact" or "hnsw" (never "auto": that is resolved when building)
+    m: int = HNSW_M
+    ef_construction: int = HNSW_EF_CONSTRUCTION
+    ef_search: int = HNSW_EF_SEARCH
+    recall_at_10: float | None = None  # measured against exact search (HNSW only)
+    recall_queries: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> EngineSettings:
+        return cls(**{key: data[key] for key in cls.__dataclass_fields__ if key in data})
+
+
+def resolve_kind(kind: str, count: int, approximate_above: int = APPROXIMATE_ABOVE) -> str:
+    if kind not in ENGINE_KINDS:
+        raise UsageError(f"engine must be one of {', '.join(ENGINE_KINDS)}. Received: {kind!r}")
+    if kind == "auto":
+        return "hnsw" if count > approximate_above else "exact"
+    return kind
+
+
+def set_threads(threads: int | None) -> None:
+    """Limit FAISS's OpenMP threads (the machine is often shared)."""
+    if threads:
+        import faiss
+
+        faiss.omp_set_num_threads(int(threads))
+
+
+class Engine:
+    """A FAISS index keyed by int64 ids, plus the tombstones of an HNSW graph."""
+
+    def __init__(self, index, settings: EngineSettings, removed: np.ndarray | None = None):
+        self.index = index
+        self.settings = settings
+        self.removed = np.zeros(0, np.int64) if removed is None else np.asarray(removed, np.int64)
+
+    # -- building ---------------------------------------------------------------
+    @classmethod
+    def empty(cls, dim: int, settings: EngineSettings) -> Engine:
+        import faiss
+
+        if settings.kind == "exact":
+            inner = faiss.IndexFlatIP(dim)
+        else:
+            inner = faiss.IndexHNSWFlat(dim, settings.m, faiss.METRIC_INNER_PRODUCT)
+            inner.hnsw.efConstruction = settings.ef_construction
+            inner.hnsw.efSearch = settings.ef_search
+        return cls(faiss.IndexIDMap2(inner), settings)
+
+    @classmethod
+    def build(
+        cls, vectors: np.ndarray, ids: np.ndarray, settings: EngineSettings, progress: bool = False
+    ) -> Engine:
+        engine = cls.empty(vectors.shape[1], settings)
+        engine.add(vectors, ids, progress=progress)
+        return engine
+
+    def add(self, vectors: np.ndarray, ids: np.ndarray, progress: bool = False) -> None:
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)  # (N, D)
+        ids = np.ascontiguousarray(ids, dtype=np.int64)  # (N,)
+        if self.settings.kind == "exact" or len(vectors) <= ADD_CHUNK:
+            self.index.add_with_ids(vectors, ids)
+            return
+        from tqdm import tqdm
+
+        with tqdm(
+            total=len(vectors), desc="hnsw graph", unit="vec", disable=not progress, leave=False
+        ) as bar:
+            for start in range(0, len(vectors), ADD_CHUNK):
+                stop = start + ADD_CHUNK
+                self.index.add_with_ids(vectors[start:stop], ids[start:stop])
+                bar.update(len(vectors[start:stop]))
+
+    def remove(self, ids: np.ndarray) -> None:
+        ids = np.asarray(ids, dtype=np.int64)
+        if len(ids) == 0:
+            return
+        if self.settings.kind == "exact":
+            import faiss
+
+            self.index.remove_ids(faiss.IDSelectorBatch(ids))
+        else:
+            self.removed = np.union1d(self.removed, ids)
+
+    # -- querying ---------------------------------------------------------------
+    @property
+    def graph_size(self) -> int:
+        """Vectors held by FAISS, tombstones included."""
+        return int(self.index.ntotal)
+
+    def search(self, queries: np.ndarray, k: int, ef_search: int | None = None):
+        """Top ``k`` (similarities (Q, k), ids (Q, k)); id -1 where fewer exist."""
+        import faiss
+
+        queries = np.ascontiguousarray(queries, dtype=np.float32)  # (Q, D)
+        k = max(1, int(k))
+        if self.settings.kind == "exact":
+            return self.index.search(queries, k)
+        params = faiss.SearchParametersHNSW()
+        # The wider candidate list also makes room for tombstoned neighbours.
+        params.efSearch = max(int(ef_search or self.settings.ef_search), k)
+        if len(self.removed):
+            batch = faiss.IDSelectorBatch(self.removed)
+            exclude = faiss.IDSelectorNot(batch)
+            params.sel = exclude
+            similarities, found = self.index.search(queries, k, params=params)
+            del exclude, batch  # kept alive until FAISS is done with them
+            return similarities, found
+        return self.index.search(queries, k, params=params)
+
+    # -- persistence ------------------------------------------------------------
+    def serialize(self) -> np.ndarray | None:
+        """The HNSW graph as bytes; None for the exact engine (rebuilt from the vectors)."""
+        if self.settings.kind == "exact":
+            return None
+        import faiss
+
+        return faiss.serialize_index(self.index)  # (B,) uint8
+
+    @classmethod
+    def deserialize(cls, blob: np.ndarray, settings: EngineSettings, removed: np.ndarray) -> Engine:
+        import faiss
+
+        index = faiss.deserialize_index(np.ascontiguousarray(blob, dtype=np.uint8))
+        return cls(index, settings, removed)
+
+
+def exact_top_k(
+    queries: np.ndarray, vectors: np.ndarray, k: int, chunk: int = 64
+) -> tuple[np.ndarray, np.ndarray]:
+    """Brute-force top ``k`` by inner product in numpy: (similarities, row numbers), best first."""
+    k = min(k, len(vectors))
+    all_scores, all_rows = [], []
+    for start in range(0, len(queries), chunk):
+        scores = queries[start : start + chunk] @ vectors.T  # (q, N)
+        rows = np.argpartition(-scores, k - 1, axis=1)[:, :k]  # (q, k) unordered
+        picked = np.take_along_axis(scores, rows, axis=1)
+        order = np.argsort(-picked, axis=1)
+        all_rows.append(np.take_along_axis(rows, order, axis=1))
+        all_scores.append(np.take_along_axis(picked, order, axis=1))
+    return np.concatenate(all_scores), np.concatenate(all_rows)
+
+
+def measure_recall(
+    engine: Engine,
+    vectors: np.ndarray,
+    ids: np.ndarray,
+    k: int = 10,
+    sample: int = 1000,
+    seed: int = 0,
+    ef_search: int | None = None,
+) -> float:
+    """Recall@k of ``engine`` against exact search, for stored vectors used as queries.
+
+    Each query's own id is dropped from both answers (it is trivially found
+    first), so the number measures how well real neighbours are recovered.
+    """
+    if len(vectors) <= k + 1:
+        return 1.0
+    rng = np.random.default_rng(seed)
+    rows = rng.choice(len(vectors), size=min(sample, len(vectors)), replace=False)
+    queries = vectors[rows]  # (S, D)
+    _, exact_rows = exact_top_k(queries, vectors, k + 1)
+    _, found = engine.search(queries, k + 1, ef_search=ef_search)
+    hits = 0
+    for query_number, row in enumerate(rows):
+        own = ids[row]
+        truth = [ids[r] for r in exact_rows[query_number] if ids[r] != own][:k]
+        answer = [i for i in found[query_number] if i != own and i != -1][:k]
+        hits += len(set(truth) & set(answer))
+    return hits / (k * len(rows))
