@@ -31,7 +31,9 @@ class AnchorList(Constraint):
             isinstance(value, list | tuple)
             and len(value) > 0
             and all(
-                isinstance(pair, list | tuple) and len(pair) == 2 and all(map(_is_positive_number, pair))
+                isinstance(pair, list | tuple)
+                and len(pair) == 2
+                and all(map(_is_positive_number, pair))
                 for pair in value
             )
         )

@@ -1,0 +1,108 @@
+"""Builders for conv2d, depthwise_conv2d, separable_conv2d and conv2d_transpose."""
+
+from __future__ import annotations
+
+import torch.nn.functional as F
+from torch import nn
+
+from convkit.build.activations import make_activation
+from convkit.build.ops._padding import explicit_padding, torch_pad_order
+from convkit.build.registry import register_builder
+
+
+class ConvLayer(nn.Module):
+    """Optional uneven padding, a convolution, then the activation (None: identity)."""
+
+    def __init__(self, conv: nn.Module, activation: nn.Module | None, pad=None):
+        super().__init__()
+        self.pad = pad  # torch order (left, right, top, bottom), or None when conv pads itself
+        self.conv = conv
+        self.activation = activation
+
+    def forward(self, x):  # (N, C, H, W) -> (N, filters, H', W')
+        if self.pad is not None:
+            x = F.pad(x, self.pad)
+        x = self.conv(x)
+        if self.activation is not None:
+            x = self.activation(x)
+        return x
+
+
+class SeparableConv(nn.Module):
+    """A depthwise convolution (one filter set per channel), then a 1x1 pointwise one."""
+
+    def __init__(self, depthwise: nn.Conv2d, pointwise: nn.Conv2d):
+        super().__init__()
+        self.depthwise = depthwise
+        self.pointwise = pointwise
+
+    def forward(self, x):
+        return self.pointwise(self.depthwise(x))
+
+
+def _padding_split(spec_layer, info):
+    """(padding the conv does itself as (h, w), explicit padding for F.pad or None)."""
+    top, bottom, left, right = explicit_padding(spec_layer, info)
+    if top == bottom and left == right:
+        return (top, left), None
+    return (0, 0), torch_pad_order((top, bottom, left, right))
+
+
+def _conv2d(spec_layer, info, in_channels, out_channels, groups, bias=None):
+    params = spec_layer.params
+    own_padding, pad = _padding_split(spec_layer, info)
+    conv = nn.Conv2d(
+        in_channels,
+        out_channels,
+        kernel_size=params["kernel"],
+        stride=params["stride"],
+        padding=own_padding,
+        dilation=params["dilation"],
+        groups=groups,
+        bias=params["bias"] if bias is None else bias,
+    )
+    return conv, pad
+
+
+@register_builder("conv2d")
+def build_conv2d(spec_layer, info) -> nn.Module:
+    params = spec_layer.params
+    channels = info.input_shapes[0].channels
+    conv, pad = _conv2d(spec_layer, info, channels, params["filters"], params["groups"])
+    return ConvLayer(conv, make_activation(params["activation"]), pad)
+
+
+@register_builder("depthwise_conv2d")
+def build_depthwise_conv2d(spec_layer, info) -> nn.Module:
+    params = spec_layer.params
+    channels = info.input_shapes[0].channels
+    conv, pad = _conv2d(spec_layer, info, channels, channels * params["multiplier"], channels)
+    return ConvLayer(conv, make_activation(params["activation"]), pad)
+
+
+@register_builder("separable_conv2d")
+def build_separable_conv2d(spec_layer, info) -> nn.Module:
+    params = spec_layer.params
+    channels = info.input_shapes[0].channels
+    middle = channels * params["multiplier"]
+    depthwise, pad = _conv2d(spec_layer, info, channels, middle, channels, bias=False)
+    pointwise = nn.Conv2d(middle, params["filters"], kernel_size=1, bias=params["bias"])
+    return ConvLayer(
+        SeparableConv(depthwise, pointwise), make_activation(params["activation"]), pad
+    )
+
+
+@register_builder("conv2d_transpose")
+def build_conv2d_transpose(spec_layer, info) -> nn.Module:
+    params = spec_layer.params
+    conv = nn.ConvTranspose2d(
+        info.input_shapes[0].channels,
+        params["filters"],
+        kernel_size=params["kernel"],
+        stride=params["stride"],
+        padding=params["padding"],
+        output_padding=params["output_padding"],
+        dilation=params["dilation"],
+        bias=params["bias"],
+    )
+    return ConvLayer(conv, make_activation(params["activation"]))

@@ -1,0 +1,63 @@
+"""`convkit summary SPEC`: every layer's volume, parameters, FLOPs and receptive field."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from convkit.errors import UsageError
+
+DESCRIPTION = """\
+Show what a network spec computes, layer by layer, without building it:
+the output volume of every layer (height x width x channels, e.g. 24x24x20),
+its parameters, forward FLOPs per image and receptive field, then totals.
+A spec whose volumes do not fit is refused with the arithmetic and values
+that would fit."""
+
+EPILOG = """\
+examples:
+  convkit summary examples/lenet.yaml
+  convkit summary examples/seed_volume.yaml --explain
+  convkit summary examples/resnet18.yaml --batch-size 64
+  convkit summary examples/lenet.yaml --json > lenet-summary.json
+"""
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "summary",
+        help="show every layer's volume, parameters and FLOPs",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("spec", metavar="SPEC", help="network spec file (.yaml, .yml or .json)")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=1,
+        metavar="N",
+        help="batch size for the activation memory total (default: 1)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="add a line per layer with its arithmetic, e.g. 30x30x3 → 3x3 filters, stride 3, "
+        "96 of them → 10x10x96",
+    )
+    parser.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    from convkit.spec import load_spec
+    from convkit.spec.summary import format_summary, summarize
+
+    if args.batch_size < 1:
+        raise UsageError(f"--batch-size must be a positive integer. Received: {args.batch_size}")
+    summary = summarize(load_spec(args.spec), batch_size=args.batch_size)
+    if args.json:
+        print(json.dumps(summary, indent=2, ensure_ascii=False))
+    else:
+        print(format_summary(summary, explain=args.explain))
+    return 0

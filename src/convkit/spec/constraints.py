@@ -1,0 +1,215 @@
+"""Parameter constraints declared as data, and the one validator that reads them.
+
+Each layer type lists, per parameter, the constraints a value may satisfy
+(scikit-learn's ``_param_validation`` style)::
+
+    "filters": Param([Interval(int, 1, None)])
+    "padding": Param([IntTuple(Interval(int, 0, None), lengths=(2, 4)), Options({"same"})], default=0)
+
+``validate_params`` checks a raw dict against them, fills in defaults, and turns
+a violation into one Keras-style line: "`stride` must be a positive integer or a
+list [height, width] of them. Received: stride=0".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from convkit.errors import SpecError
+from convkit.spec.suggest import did_you_mean
+
+REQUIRED = object()  # marks a parameter without a default
+
+
+class Constraint:
+    def accepts(self, value: Any) -> bool:
+        raise NotImplementedError
+
+    def normalise(self, value: Any) -> Any:
+        """The canonical form of an accepted value (e.g. 5 -> (5, 5) for a pair)."""
+        return value
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class Interval(Constraint):
+    """A number of ``kind`` (int or float) in [low, high]; ``None`` leaves a side open."""
+
+    kind: type
+    low: float | None = None
+    high: float | None = None
+    closed: str = "both"  # "both", "left", "right" or "neither"
+
+    def accepts(self, value: Any) -> bool:
+        if self.kind is int and not _is_int(value):
+            return False
+        if self.kind is float and not _is_number(value):
+            return False
+        left_closed = self.closed in ("both", "left")
+        right_closed = self.closed in ("both", "right")
+        if self.low is not None and (value < self.low or (value == self.low and not left_closed)):
+            return False
+        if self.high is not None and (
+            value > self.high or (value == self.high and not right_closed)
+        ):
+            return False
+        return True
+
+    def normalise(self, value: Any) -> Any:
+        return float(value) if self.kind is float else value
+
+    def describe(self) -> str:
+        noun = "integer" if self.kind is int else "number"
+        if self.high is None and self.low is not None:
+            if self.low == 1 and self.kind is int or self.low == 0 and self.closed == "right":
+                return f"a positive {noun}"
+            if self.low == 0 and self.closed in ("both", "left"):
+                return f"a non-negative {noun}"
+            relation = ">=" if self.closed in ("both", "left") else ">"
+            return (
+                f"an {noun} {relation} {self.low}"
+                if noun == "integer"
+                else f"a {noun} {relation} {self.low}"
+            )
+        if self.low is None and self.high is None:
+            return f"an {noun}" if noun == "integer" else f"a {noun}"
+        left = "[" if self.closed in ("both", "left") else "("
+        right = "]" if self.closed in ("both", "right") else ")"
+        low = "-inf" if self.low is None else self.low
+        high = "inf" if self.high is None else self.high
+        article = "an" if noun == "integer" else "a"
+        return f"{article} {noun} in {left}{low}, {high}{right}"
+
+
+@dataclass(frozen=True)
+class IntTuple(Constraint):
+    """An int, or a list of ints, each satisfying ``element``; normalised to a tuple.
+
+    ``lengths=(2,)`` is a pair (height, width): 5 -> (5, 5). ``lengths=(2, 4)``
+    also takes [top, bottom, left, right]: 1 -> (1, 1, 1, 1), [1, 2] -> (1, 1, 2, 2).
+    """
+
+    element: Interval
+    lengths: tuple[int, ...] = (2,)
+
+    def accepts(self, value: Any) -> bool:
+        if self.element.accepts(value):
+            return True
+        if isinstance(value, list | tuple) and len(value) in self.lengths:
+            return all(self.element.accepts(item) for item in value)
+        return False
+
+    def normalise(self, value: Any) -> tuple[int, ...]:
+        if not isinstance(value, list | tuple):
+            value = [value]
+        target = max(self.lengths)
+        if len(value) == 1:
+            return tuple(value) * target
+        if len(value) == 2 and target == 4:  # [height, width] -> [top, bottom, left, right]
+            return (value[0], value[0], value[1], value[1])
+        return tuple(value)
+
+    def describe(self) -> str:
+        each = self.element.describe()
+        shapes = {2: "[height, width]", 4: "[top, bottom, left, right]"}
+        forms = " or ".join(shapes[n] for n in self.lengths if n in shapes)
+        return f"{each} or a list {forms} of them"
+
+
+@dataclass(frozen=True)
+class Options(Constraint):
+    """One of a fixed set of strings."""
+
+    values: frozenset[str] = field(default_factory=frozenset)
+
+    def __init__(self, values: Iterable[str]):
+        object.__setattr__(self, "values", frozenset(values))
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, str) and value in self.values
+
+    def describe(self) -> str:
+        return "one of " + ", ".join(f"'{v}'" for v in sorted(self.values))
+
+
+@dataclass(frozen=True)
+class Boolean(Constraint):
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, bool)
+
+    def describe(self) -> str:
+        return "true or false"
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a layer type: what values it takes, its default, what it means."""
+
+    constraints: tuple[Constraint, ...]
+    default: Any = REQUIRED
+    doc: str = ""
+
+    def __init__(self, constraints: Iterable[Constraint], default: Any = REQUIRED, doc: str = ""):
+        object.__setattr__(self, "constraints", tuple(constraints))
+        object.__setattr__(self, "default", default)
+        object.__setattr__(self, "doc", doc)
+
+    def describe(self) -> str:
+        return " or ".join(c.describe() for c in self.constraints)
+
+
+def _received(key: str, value: Any) -> str:
+    shown = f"'{value}'" if isinstance(value, str) else repr(value)
+    if isinstance(value, bool):
+        shown = "true" if value else "false"
+    elif value is None:
+        shown = "null"
+    elif isinstance(value, list | tuple):
+        shown = "[" + ", ".join(str(v) for v in value) + "]"
+    return f"Received: {key}={shown}"
+
+
+def validate_params(type_name: str, params: Mapping[str, Param], raw: Mapping[str, Any]) -> dict:
+    """Check ``raw`` against ``params``; return the canonical dict with defaults filled in.
+
+    Raises ``SpecError`` with a one-line message (without the layer's location:
+    the caller, who knows it, puts that in front).
+    """
+    for key in raw:
+        if key not in params:
+            valid = ", ".join(params) or "none"
+            raise SpecError(
+                f"unknown parameter `{key}` for {type_name}{did_you_mean(key, params)} (valid: {valid})"
+            )
+    result = {}
+    for key, param in params.items():
+        if key not in raw or (raw[key] is None and param.default is None):
+            if param.default is REQUIRED:
+                raise SpecError(f"`{key}` is required for {type_name}: {param.describe()}")
+            result[key] = param.default
+            continue
+        value = raw[key]
+        for constraint in param.constraints:
+            if constraint.accepts(value):
+                result[key] = constraint.normalise(value)
+                break
+        else:
+            hint = ""
+            options = [c for c in param.constraints if isinstance(c, Options)]
+            if isinstance(value, str) and options:
+                hint = did_you_mean(value, set().union(*(o.values for o in options)))
+                hint = hint.replace("; did you mean", " Did you mean") if hint else ""
+            raise SpecError(f"`{key}` must be {param.describe()}. {_received(key, value)}{hint}")
+    return result
