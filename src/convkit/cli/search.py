@@ -1,0 +1,299 @@
+"""`convkit index / search / cluster / duplicates`: photo search over a folder.
+
+The handlers parse, call ``convkit.search`` and print; no logic lives here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from convkit.errors import UsageError
+
+RAW = argparse.RawDescriptionHelpFormatter
+
+INDEX_EPILOG = """\
+examples:
+  convkit index runs/lenet/model.convkit photos/ --out photos.cindex
+  convkit index model.convkit photos/ --out photos.cindex --layer conv2
+  convkit index model.convkit more_photos/ --out photos.cindex --add
+  convkit index model.convkit --out photos.cindex --remove photos/old.png photos/trash/
+
+The index file holds the vectors, the paths, the model's fingerprint and the
+FAISS engine: exact search up to 50,000 photos, an HNSW graph above (its
+recall@10 against exact search is measured and printed). --add embeds only
+photos not yet indexed; --remove drops files (or whole folders) without
+re-embedding anything. Unreadable images are skipped and listed (exit 1).
+"""
+
+SEARCH_EPILOG = """\
+examples:
+  convkit search photos.cindex query.jpg
+  convkit search photos.cindex a.png b.png --top 5 --sheet results.png
+  convkit search photos.cindex query.jpg --json | jq .matches[0]
+
+Similarity is the cosine of the two embeddings (1.0 = identical direction).
+The model stored in the index embeds the queries; --model points at it if it
+moved. A model other than the one that built the index is refused.
+"""
+
+CLUSTER_EPILOG = """\
+examples:
+  convkit cluster photos.cindex                 choose K by silhouette (2..12)
+  convkit cluster photos.cindex --k 10 --out clusters/
+
+Writes labels.csv (path, cluster), clusters.json (sizes, silhouettes), one
+contact sheet per cluster (cluster_00.png …, largest first) and t-SNE maps:
+map_clusters.png, and map_folders.png coloured by each photo's parent folder
+when the folders look like labels.
+"""
+
+DUPLICATES_EPILOG = """\
+examples:
+  convkit duplicates photos.cindex
+  convkit duplicates photos.cindex --threshold 0.99 --json > dupes.jsonl
+
+Photos whose embeddings are at least --threshold similar are linked, and
+linked photos form a group (a chain of near-copies is one group). Lower the
+threshold to catch harder edits (crops, recolouring) at the risk of grouping
+photos that are merely alike.
+"""
+
+
+def register(subparsers) -> None:
+    _register_index(subparsers)
+    _register_search(subparsers)
+    _register_cluster(subparsers)
+    _register_duplicates(subparsers)
+
+
+def _threads_option(parser) -> None:
+    parser.add_argument(
+        "--threads", type=int, default=None, metavar="N", help="FAISS threads (default: all cores)"
+    )
+
+
+def _register_index(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "index",
+        help="embed a folder of photos with a model and index them for search",
+        description="Embed every image under FOLDER with MODEL (the layer before the "
+        "classifier unless --layer) and write a search index.",
+        epilog=INDEX_EPILOG,
+        formatter_class=RAW,
+    )
+    parser.add_argument("model", help="a .convkit model file")
+    parser.add_argument("folder", nargs="?", help="folder of photos (searched recursively)")
+    parser.add_argument("--out", required=True, metavar="INDEX", help="the index file to write")
+    parser.add_argument("--layer", help="layer to embed (default: the one before the classifier)")
+    change = parser.add_mutually_exclusive_group()
+    change.add_argument("--add", action="store_true", help="add FOLDER's new photos to INDEX")
+    change.add_argument(
+        "--remove", nargs="+", metavar="PATH", help="remove these files or folders from INDEX"
+    )
+    parser.add_argument(
+        "--engine",
+        choices=["auto", "exact", "hnsw"],
+        default="auto",
+        help="auto (default): exact up to 50,000 photos, HNSW above",
+    )
+    parser.add_argument("--batch-size", type=int, default=128)
+    _threads_option(parser)
+    parser.set_defaults(handler=run_index)
+
+
+def _register_search(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "search",
+        help="find the indexed photos most similar to query images",
+        description="Rank the photos of INDEX by similarity to each QUERY image.",
+        epilog=SEARCH_EPILOG,
+        formatter_class=RAW,
+    )
+    parser.add_argument("index", help="an index file made by `convkit index`")
+    parser.add_argument("queries", nargs="+", metavar="QUERY", help="query image files")
+    parser.add_argument("--top", type=int, default=10, metavar="K", help="matches per query")
+    parser.add_argument("--json", action="store_true", help="one JSON object per query")
+    parser.add_argument("--sheet", metavar="PNG", help="draw each query beside its matches")
+    parser.add_argument("--model", help="model file (default: the one stored in the index)")
+    parser.add_argument(
+        "--ef-search", type=int, metavar="N", help="HNSW candidate list: higher = better recall"
+    )
+    _threads_option(parser)
+    parser.set_defaults(handler=run_search)
+
+
+def _register_cluster(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "cluster",
+        help="group indexed photos by similarity (k-means), with contact sheets and a map",
+        description="Cluster the photos of INDEX with k-means on their embeddings.",
+        epilog=CLUSTER_EPILOG,
+        formatter_class=RAW,
+    )
+    parser.add_argument("index", help="an index file made by `convkit index`")
+    parser.add_argument("--k", type=int, help="number of clusters (default: best silhouette)")
+    parser.add_argument("--k-max", type=int, default=12, help="largest K tried when choosing")
+    parser.add_argument("--out", help="output folder (default: INDEX name + _clusters)")
+    parser.add_argument("--map-points", type=int, default=5000, help="photos drawn on the map")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", action="store_true", help="print labels and sizes as JSON")
+    parser.set_defaults(handler=run_cluster)
+
+
+def _register_duplicates(subparsers) -> None:
+    from convkit.search.duplicates import DEFAULT_THRESHOLD
+
+    parser = subparsers.add_parser(
+        "duplicates",
+        help="find groups of near-identical photos in an index",
+        description="Group the photos of INDEX whose embeddings are nearly the same.",
+        epilog=DUPLICATES_EPILOG,
+        formatter_class=RAW,
+    )
+    parser.add_argument("index", help="an index file made by `convkit index`")
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=DEFAULT_THRESHOLD,
+        metavar="T",
+        help=f"cosine similarity that makes two photos duplicates (default {DEFAULT_THRESHOLD})",
+    )
+    parser.add_argument("--json", action="store_true", help="one JSON object per group")
+    _threads_option(parser)
+    parser.set_defaults(handler=run_duplicates)
+
+
+def _describe(index) -> str:
+    settings = index.engine.settings
+    engine = "exact search"
+    if settings.kind == "hnsw":
+        engine = f"HNSW (M={settings.m}, efSearch={settings.ef_search})"
+        if settings.recall_at_10 is not None:
+            engine += (
+                f", recall@10 {settings.recall_at_10:.3f} against exact search "
+                f"on {settings.recall_queries} sample queries"
+            )
+    return f"{len(index)} photos, {index.dim}-d vectors from layer {index.source.layer}, {engine}"
+
+
+def _report_skipped(skipped) -> int:
+    for path, reason in skipped:
+        print(f"skipped {path}: {reason}", file=sys.stderr)
+    if skipped:
+        print(f"convkit: {len(skipped)} unreadable file(s) skipped", file=sys.stderr)
+    return 1 if skipped else 0
+
+
+def run_index(args) -> int:
+    from convkit import search
+    from convkit.search.engine import set_threads
+
+    set_threads(args.threads)
+    if args.remove:
+        index = search.open_index(args.out)
+        index.check_source(search.ModelEmbedder(args.model, index.source.layer).source)
+        before = len(index)
+        index, unmatched = search.remove_from_index(args.out, args.remove)
+        for given in unmatched:
+            print(f"not in the index: {given}", file=sys.stderr)
+        print(f"removed {before - len(index)} photo(s); {args.out}: {_describe(index)}")
+        return 1 if unmatched else 0
+    if not args.folder:
+        raise UsageError("give the FOLDER of photos to index (or --remove PATH…)")
+    if args.add:
+        if args.layer:
+            raise UsageError("--layer cannot change with --add: the index keeps its layer")
+        index, added = search.add_to_index(
+            args.out, args.folder, args.model, batch_size=args.batch_size
+        )
+        print(f"added {added} new photo(s); {args.out}: {_describe(index)}")
+        return _report_skipped(index.skipped)
+    if Path(args.out).is_dir():
+        raise UsageError(
+            f"--out {args.out} is a folder; give an index file name like photos.cindex"
+        )
+    index = search.build_index(
+        args.model,
+        args.folder,
+        args.out,
+        layer=args.layer,
+        batch_size=args.batch_size,
+        engine=args.engine,
+    )
+    print(f"indexed {args.out}: {_describe(index)}")
+    return _report_skipped(index.skipped)
+
+
+def run_search(args) -> int:
+    from convkit import search
+    from convkit.search.engine import set_threads
+
+    set_threads(args.threads)
+    results = search.search(
+        args.index, args.queries, model=args.model, top=args.top, ef_search=args.ef_search
+    )
+    for result in results:
+        if args.json:
+            print(json.dumps(result.to_dict()))
+            continue
+        print(result.query)
+        for rank, match in enumerate(result.matches, start=1):
+            print(f"  {rank:3d}. {match.similarity:.4f}  {match.path}")
+    if args.sheet:
+        from convkit.search.sheets import results_sheet
+
+        print(f"wrote {results_sheet(results, args.sheet)}", file=sys.stderr)
+    return 0
+
+
+def run_cluster(args) -> int:
+    from convkit import search
+
+    index = search.open_index(args.index)
+    result = search.cluster(index, args.k, k_max=args.k_max, seed=args.seed)
+    out = (
+        Path(args.out)
+        if args.out
+        else Path(args.index).with_name(Path(args.index).stem + "_clusters")
+    )
+    written = search.write_cluster_outputs(
+        result, index.vectors, out, map_points=args.map_points, seed=args.seed
+    )
+    if args.json:
+        print(json.dumps(result.to_dict()))
+        return 0
+    if result.silhouettes:
+        scores = ", ".join(f"{k}:{score:.3f}" for k, score in result.silhouettes.items())
+        print(f"chose K={result.k} by silhouette ({scores})")
+    print(f"{result.k} clusters over {len(index)} photos; sizes {result.sizes}")
+    print(
+        f"wrote {written['labels']}, {len(written['sheets'])} contact sheets and "
+        f"{', '.join(str(path) for path in written['maps'])}"
+    )
+    return 0
+
+
+def run_duplicates(args) -> int:
+    from convkit import search
+    from convkit.search.engine import set_threads
+
+    set_threads(args.threads)
+    groups = search.find_duplicates(args.index, threshold=args.threshold)
+    for number, group in enumerate(groups, start=1):
+        if args.json:
+            print(json.dumps(group.to_dict()))
+            continue
+        print(
+            f"group {number}: {len(group.paths)} photos (weakest link {group.min_similarity:.4f})"
+        )
+        for path in group.paths:
+            print(f"  {path}")
+    if not args.json:
+        photos = sum(len(group.paths) for group in groups)
+        print(
+            f"{len(groups)} group(s) of near-duplicates, {photos} photos, threshold {args.threshold}"
+        )
+    return 0
