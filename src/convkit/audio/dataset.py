@@ -1,0 +1,280 @@
+"""Folders of recordings as a classification dataset.
+
+Two layouts, the same protocol as image datasets (``classes``, ``targets``,
+``__len__``, ``load(i)``, ``describe(i)``, ``scan()``):
+
+    speech/yes/clip1.wav, speech/no/clip2.flac        one subfolder per class
+    recordings/7_jackson_32.wav                        labels from the file name
+                                                       (options["label_pattern"])
+
+The held-out split is chosen by ``options["test_where"]`` (e.g. ``index<5``)
+over the fields the pattern names. When the folder follows the Free Spoken
+Digit Dataset's naming, its pattern and official split (index 0-4 = test) are
+the defaults, and ``notes`` says so.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from convkit.audio.decode import AUDIO_EXTENSIONS, check_not_silent, load_mono, read_audio
+from convkit.audio.naming import (
+    FSDD_PATTERN,
+    FSDD_TEST_WHERE,
+    LabelPattern,
+    SplitCondition,
+    looks_like_fsdd,
+    natural_sort,
+)
+from convkit.audio.preprocessing import AudioPreprocessing
+from convkit.errors import DataError, UsageError
+
+SPLITS = ("train", "test", "all")
+OPTION_KEYS = ("label_pattern", "test_where", "quiet")
+
+
+def is_audio_folder(path: str | Path) -> bool:
+    """True when ``path`` is a folder holding recordings (directly or one level down)."""
+    path = Path(path)
+    if path.is_file():
+        return path.suffix.lower() in AUDIO_EXTENSIONS
+    if not path.is_dir():
+        return False
+    for depth_pattern in ("*", "*/*"):
+        if any(p.suffix.lower() in AUDIO_EXTENSIONS for p in path.glob(depth_pattern)):
+            return True
+    return False
+
+
+@dataclass
+class AudioScanReport:
+    """What ``scan()`` found: usable files per class, bad files and why, rates and lengths."""
+
+    files: int
+    class_counts: dict[str, int]
+    bad: list[tuple[str, str]]
+    sample_rates: dict[int, int]
+    seconds_min: float
+    seconds_mean: float
+    seconds_max: float
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "files": self.files,
+            "class_counts": self.class_counts,
+            "bad": [list(item) for item in self.bad],
+            "sample_rates": {str(k): v for k, v in self.sample_rates.items()},
+            "seconds": {
+                "min": self.seconds_min,
+                "mean": self.seconds_mean,
+                "max": self.seconds_max,
+            },
+            "notes": self.notes,
+        }
+
+    def __str__(self) -> str:
+        rates = ", ".join(
+            f"{rate} Hz x{count}" for rate, count in sorted(self.sample_rates.items())
+        )
+        lines = [
+            f"{self.files} recordings in {len(self.class_counts)} classes; {len(self.bad)} unusable",
+            f"sample rates: {rates or '-'}; length {self.seconds_min:.2f}-{self.seconds_max:.2f} s "
+            f"(mean {self.seconds_mean:.2f} s)",
+            *self.notes,
+            *(f"skipped {path}: {reason}" for path, reason in self.bad),
+        ]
+        return "\n".join(lines)
+
+
+class AudioDataset:
+    """Recordings with integer targets; ``load(i)`` gives the spectrogram (H, W, 1) float32."""
+
+    def __init__(
+        self,
+        root: Path,
+        paths: list[Path],
+        labels: list[str],
+        fields: list[dict[str, str]],
+        split: str,
+        notes: list[str],
+        classes: list[str] | None = None,
+        preprocessing: AudioPreprocessing | None = None,
+    ) -> None:
+        self.root = root
+        self.paths = paths
+        self.fields = fields
+        self.split = split
+        self.notes = notes
+        self.classes = classes if classes is not None else natural_sort(set(labels))
+        index_of = {name: i for i, name in enumerate(self.classes)}
+        self.targets = [index_of[label] for label in labels]
+        self.preprocessing = preprocessing or AudioPreprocessing()
+        self.skipped: list[tuple[str, str]] = []
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def load_waveform(self, i: int, sample_rate: int | None = None) -> np.ndarray:
+        """Mono float32 (T,) at ``sample_rate`` (the preprocessing's by default)."""
+        return load_mono(self.paths[i], sample_rate or self.preprocessing.sample_rate)
+
+    def load(self, i: int) -> tuple[np.ndarray, int]:
+        """(spectrogram (n_mels, frames, 1) float32, target); DataError for a bad file."""
+        volume = self.preprocessing.load(self.paths[i])  # (1, H, W)
+        return np.ascontiguousarray(volume.transpose(1, 2, 0)), self.targets[i]  # (H, W, 1)
+
+    def describe(self, i: int) -> str:
+        return f"{self.paths[i]} (label {self.classes[self.targets[i]]})"
+
+    def native_sample_rate(self, probe: int = 64) -> int:
+        """The most common sample rate among the first ``probe`` files (header read only)."""
+        import soundfile
+
+        rates: Counter[int] = Counter()
+        for path in self.paths[:probe]:
+            try:
+                rates[soundfile.info(str(path)).samplerate] += 1
+            except Exception:  # a bad file says nothing about the others' rate
+                continue
+        if not rates:
+            raise DataError(f"{self.root}: none of the first {probe} recordings can be read")
+        return rates.most_common(1)[0][0]
+
+    def scan(self, show_progress: bool = True) -> AudioScanReport:
+        """Decode every file once: which are unusable and why; rates and lengths of the rest."""
+        from tqdm import tqdm
+
+        bad: list[tuple[str, str]] = []
+        rates: Counter[int] = Counter()
+        seconds: list[float] = []
+        counts: Counter[str] = Counter()
+        for i in tqdm(
+            range(len(self)), desc="scan", unit="clip", disable=not show_progress, file=sys.stderr
+        ):
+            path = self.paths[i]
+            try:
+                samples, rate = read_audio(path)
+                check_not_silent(samples, str(path))
+            except DataError as error:
+                bad.append((str(path), str(error).split(": ", 1)[-1]))
+                continue
+            rates[rate] += 1
+            seconds.append(samples.shape[0] / rate)
+            counts[self.classes[self.targets[i]]] += 1
+        return AudioScanReport(
+            files=len(self) - len(bad),
+            class_counts={name: counts[name] for name in self.classes},
+            bad=bad,
+            sample_rates=dict(rates),
+            seconds_min=min(seconds, default=0.0),
+            seconds_mean=float(np.mean(seconds)) if seconds else 0.0,
+            seconds_max=max(seconds, default=0.0),
+            notes=list(self.notes),
+        )
+
+
+def _list_recordings(root: Path) -> list[Path]:
+    return sorted(
+        p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS
+    )
+
+
+def open_audio_dataset(
+    path: str | Path, split: str | None = "all", options: dict | None = None
+) -> AudioDataset:
+    """Open a folder of recordings; ``split`` is "train", "test" or "all".
+
+    ``options``: ``label_pattern`` (labels from file names, e.g.
+    ``{label}_{speaker}_{index}.wav``), ``test_where`` (held-out files, e.g.
+    ``index<5``), ``quiet`` (do not print notes). Unknown keys are ignored, so
+    the caller can pass all its data flags.
+    """
+    options = dict(options or {})
+    split = split or "all"
+    if split not in SPLITS:
+        raise UsageError(f"audio split must be one of {list(SPLITS)}. Received: split={split!r}")
+    root = Path(path)
+    if not root.is_dir():
+        raise DataError(f"{root}: not a folder of recordings (expected .wav/.flac/.ogg files)")
+    files = _list_recordings(root)
+    if not files:
+        raise DataError(f"{root}: no .wav/.flac/.ogg recordings found (looked in subfolders too)")
+
+    notes: list[str] = []
+    pattern_text = options.get("label_pattern")
+    test_where = options.get("test_where")
+    in_subfolders = all(p.parent != root for p in files)
+    if pattern_text is None and not in_subfolders and looks_like_fsdd([p.stem for p in files]):
+        pattern_text = FSDD_PATTERN
+        if test_where is None:
+            test_where = FSDD_TEST_WHERE
+            notes.append(
+                "recognised the Free Spoken Digit Dataset naming {label}_{speaker}_{index}: "
+                "using its official split, index<5 (0-4) is the test set (set test_where to change)"
+            )
+    if pattern_text is None and not in_subfolders:
+        raise DataError(
+            f"{root}: recordings lie directly in the folder, so labels must come from file names; "
+            "pass label_pattern, e.g. '{label}_{speaker}_{index}.wav', or use one subfolder per class"
+        )
+
+    pattern = LabelPattern(pattern_text) if pattern_text else None
+    paths: list[Path] = []
+    labels: list[str] = []
+    fields: list[dict[str, str]] = []
+    unmatched: list[str] = []
+    for file in files:
+        if pattern is not None:
+            parsed = pattern.parse(file.name, file.stem)
+            if parsed is None:
+                unmatched.append(file.name)
+                continue
+        else:
+            parsed = {"label": file.relative_to(root).parts[0], "name": file.stem}
+        paths.append(file)
+        labels.append(parsed["label"])
+        fields.append(parsed)
+    if unmatched:
+        notes.append(
+            f"{len(unmatched)} file(s) do not follow label_pattern {pattern_text!r} and are left out, "
+            f"e.g. {unmatched[0]}"
+        )
+    if not paths:
+        raise DataError(f"{root}: no file name follows label_pattern {pattern_text!r}")
+    classes = natural_sort(set(labels))  # from every split, so train and test agree
+
+    keep = [True] * len(paths)
+    if split != "all":
+        if test_where is None:
+            if split == "test":
+                raise UsageError(
+                    f"{root}: no held-out split is defined; pass test_where (e.g. 'index<5') "
+                    "with a label_pattern that names the field"
+                )
+        else:
+            available = pattern.fields if pattern else ["label", "name"]
+            condition = SplitCondition(str(test_where), available)
+            in_test = [condition.holds(f) for f in fields]
+            keep = in_test if split == "test" else [not t for t in in_test]
+            if not any(keep):
+                raise DataError(f"{root}: test_where {test_where!r} leaves the {split} split empty")
+
+    dataset = AudioDataset(
+        root,
+        [p for p, k in zip(paths, keep, strict=True) if k],
+        [label for label, k in zip(labels, keep, strict=True) if k],
+        [f for f, k in zip(fields, keep, strict=True) if k],
+        split,
+        notes,
+        classes=classes,
+    )
+    if notes and not options.get("quiet"):
+        for note in notes:
+            print(f"convkit: {note}", file=sys.stderr)
+    return dataset

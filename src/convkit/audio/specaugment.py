@@ -1,0 +1,89 @@
+"""SpecAugment: training-time masking of mel bands and frames, plus a time shift.
+
+Park et al. (2019) showed that hiding random stripes of a spectrogram makes a
+speech model rely on the whole word rather than one formant or one instant. We
+use its two cheap parts (frequency and time masks; no time warping) and add a
+random placement of the clip inside the fixed-length window.
+
+Randomness comes from ``np.random.default_rng((seed, epoch, index))``: the same
+example in the same epoch is masked the same way whatever the batch order,
+worker count or resume point.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+
+from convkit.errors import UsageError
+
+
+@dataclass(frozen=True)
+class SpecAugment:
+    """How hard to mask. Widths are maxima: each mask draws its width in [0, max]."""
+
+    freq_masks: int = 2
+    freq_width: int = 6  # mel bands per frequency mask
+    time_masks: int = 2
+    time_width: int = 10  # frames per time mask (100 ms at a 10 ms hop)
+    time_shift: bool = True  # place the clip at a random position instead of the centre
+
+    def __post_init__(self) -> None:
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if field.name != "time_shift" and (not isinstance(value, int) or value < 0):
+                raise UsageError(
+                    f"SpecAugment `{field.name}` must be a whole number >= 0. "
+                    f"Received: {field.name}={value!r}"
+                )
+
+    @classmethod
+    def from_dict(cls, d: dict) -> SpecAugment:
+        known = {field.name for field in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise UsageError(f"unknown SpecAugment setting(s) {unknown}; valid: {sorted(known)}")
+        return cls(**d)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def rng(self, seed: int, epoch: int, index: int) -> np.random.Generator:
+        return np.random.default_rng((int(seed), int(epoch), int(index)))
+
+    def position(self, rng: np.random.Generator) -> float:
+        """Where the clip sits in its fixed-length window (0.5 = centred)."""
+        return float(rng.uniform(0.0, 1.0)) if self.time_shift else 0.5
+
+    def mask(self, spectrogram: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Mask a normalised (n_mels, frames) spectrogram in place and return it.
+
+        Masked cells are set to the clip's mean (0 after normalisation), so a
+        mask reads as "no information" rather than as loud or silent sound.
+        """
+        n_mels, frames = spectrogram.shape
+        fill = float(spectrogram.mean())
+        for _ in range(self.freq_masks):
+            width = int(rng.integers(0, min(self.freq_width, n_mels) + 1))
+            start = int(rng.integers(0, n_mels - width + 1))
+            spectrogram[start : start + width, :] = fill
+        for _ in range(self.time_masks):
+            width = int(rng.integers(0, min(self.time_width, frames) + 1))
+            start = int(rng.integers(0, frames - width + 1))
+            spectrogram[:, start : start + width] = fill
+        return spectrogram
+
+
+def as_spec_augment(augment: object) -> SpecAugment | None:
+    """Accept what callers pass as "augment": None/False, True, a dict or a SpecAugment."""
+    if augment is None or augment is False:
+        return None
+    if augment is True:
+        return SpecAugment()
+    if isinstance(augment, SpecAugment):
+        return augment
+    if isinstance(augment, dict):
+        return SpecAugment.from_dict(augment)
+    # An image Augment object from convkit.data means "augment": use speech defaults.
+    return SpecAugment()
