@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "convkit.cli.search",
     "convkit.cli.viz",
     "convkit.cli.serve",
+    "convkit.cli.ocr",
 ]
 
 EPILOG = """\

@@ -80,7 +80,8 @@ class TextLineBatches:
         # Lines are small (32 x ~150 bytes each): keeping them decoded and resized
         # saves the PNG decode on every epoch after the first.
         self._cache: dict[int, np.ndarray] | None = {} if cache else None
-        self.skipped = list(getattr(dataset, "skipped", []))
+        # Lines the scan rejected are reported by the scan; none are dropped here.
+        self.skipped: list[tuple[str, str]] = []
 
     @property
     def num_examples(self) -> int:
@@ -89,6 +90,14 @@ class TextLineBatches:
     def __len__(self) -> int:
         full, rest = divmod(len(self.indices), self.batch_size)
         return full if (self.drop_last or not rest) else full + 1
+
+    def shard(self, rank: int, world_size: int) -> TextLineBatches:
+        """This process's share of the lines, for distributed training."""
+        part = TextLineBatches.__new__(TextLineBatches)
+        part.__dict__.update(self.__dict__)
+        part.indices = self.indices[rank::world_size]
+        part._cache = {} if self._cache is not None else None
+        return part
 
     def _order(self, epoch: int) -> np.ndarray:
         if not self.shuffle:

@@ -4,8 +4,8 @@ CTC can only learn a line that the reader is able to write: every character in
 the alphabet, at least one character, and enough time steps (columns of the
 image after the network's downsampling) for its symbols plus a blank between
 repeated neighbours. ``check_lines`` finds the lines that break these rules;
-``TextLineDataset.drop`` removes them and remembers why, so training skips and
-reports them (or stops with one DataError listing them, when asked to be strict).
+``TextLineDataset.scan`` reports them before training, which then skips them
+(or stops with one DataError listing them all, when asked to be strict).
 """
 
 from __future__ import annotations
@@ -37,6 +37,9 @@ class LineProblems:
             "too narrow for their label": self.too_narrow,
             "unreadable images": self.unreadable,
         }
+
+    def paths(self) -> set[str]:
+        return {path for entries in self.groups().values() for path, _ in entries}
 
     def items(self) -> list[tuple[str, str]]:
         """Every problem as (path, reason), the reason naming its group."""
@@ -72,8 +75,9 @@ class TextLineDataset:
         self.texts = [t for _, t in pairs]
         self.channels = channels
         self.name = name
-        self.skipped: list[tuple[str, str]] = []
-        self._widths: list[int] | None = None  # (width, height) read lazily
+        # What the reader can learn (alphabet, height, pixels per step), set by
+        # OcrTask.open_data so that scan() can check every line against it.
+        self.reader: ReaderLimits | None = None
 
     @classmethod
     def open(cls, path: str | Path, channels: int = 1) -> TextLineDataset:
@@ -87,8 +91,14 @@ class TextLineDataset:
         return f"TextLineDataset({self.name!r}, {len(self)} lines)"
 
     @property
-    def targets(self) -> list[str]:
-        return self.texts
+    def targets(self) -> np.ndarray:
+        """Strata for the train/validation split: each line's length.
+
+        The labels themselves are ``texts``; nearly every text is unique, so a
+        split stratified by text would keep none back for validation. Lines
+        grouped by length give a validation set with every length represented.
+        """
+        return np.array([len(text) for text in self.texts], dtype=np.int64)
 
     @property
     def classes(self) -> list[str]:
@@ -131,33 +141,69 @@ class TextLineDataset:
                 sizes.append(None)
         return sizes
 
-    def drop(self, problems: LineProblems) -> None:
-        """Remove the lines named in ``problems`` and remember them in ``skipped``."""
-        bad = {path for path, _ in problems.items()}
-        keep = [i for i, p in enumerate(self.paths) if str(p) not in bad]
-        self.paths = [self.paths[i] for i in keep]
-        self.texts = [self.texts[i] for i in keep]
-        self.skipped.extend(problems.items())
+    def scan(self, strict: bool = False, progress: bool = True) -> TextLineScan:
+        """Check every line before training; strict turns any problem into a DataError."""
+        problems = check_lines(self, self.reader, progress=progress)
+        report = TextLineScan(
+            num_lines=len(self),
+            bad=problems.items(),
+            bad_indices=[i for i, p in enumerate(self.paths) if str(p) in problems.paths()],
+            message=problems.message(len(self)) + missing_alphabet_hint(problems, self.reader)
+            if problems
+            else "",
+        )
+        if problems and (strict or len(report.bad_indices) == len(self)):
+            raise DataError(report.message)
+        return report
+
+
+@dataclass(frozen=True)
+class ReaderLimits:
+    """What a reader can learn: its alphabet, input height and input pixels per step."""
+
+    alphabet: Alphabet
+    height: int
+    pixels_per_step: float
+
+
+@dataclass
+class TextLineScan:
+    """What ``TextLineDataset.scan`` found; lines in ``bad_indices`` are skipped."""
+
+    num_lines: int
+    bad: list[tuple[str, str]]
+    bad_indices: list[int]
+    message: str = ""
+
+    def __str__(self) -> str:
+        headline = f"Found {self.num_lines} text lines"
+        if not self.bad:
+            return headline
+        return f"{headline}; skipping {self.message}"
+
+    def to_dict(self) -> dict:
+        return {
+            "num_lines": self.num_lines,
+            "bad": [list(item) for item in self.bad],
+            "message": self.message,
+        }
 
 
 def check_lines(
-    dataset: TextLineDataset,
-    alphabet: Alphabet,
-    height: int,
-    pixels_per_step: float,
-    progress: bool = False,
+    dataset: TextLineDataset, reader: ReaderLimits | None, progress: bool = False
 ) -> LineProblems:
     """Lines the reader cannot learn: unknown characters, empty labels, too narrow.
 
-    ``height`` is the reader's input height (every line is scaled to it, aspect
-    kept); ``pixels_per_step`` how many input columns make one output step.
+    Every line is scaled to the reader's height (aspect kept); each
+    ``pixels_per_step`` input columns make one output step. Without a reader
+    only empty labels and unreadable images are found.
     """
     problems = LineProblems()
     unknown_by_path: dict[str, str] = {}
     for path, text in zip(dataset.paths, dataset.texts, strict=True):
         if not text:
             problems.empty_labels.append((str(path), "no text"))
-        elif missing := alphabet.unknown(text):
+        elif reader is not None and (missing := reader.alphabet.unknown(text)):
             unknown_by_path[str(path)] = missing
             problems.unknown_symbols += "".join(
                 c for c in missing if c not in problems.unknown_symbols
@@ -168,10 +214,10 @@ def check_lines(
         if size is None:
             problems.unreadable.append((str(path), "not a readable image"))
             continue
-        if not text or str(path) in unknown_by_path:
+        if reader is None or not text or str(path) in unknown_by_path:
             continue
         width, image_height = size
-        steps = int(width * height / image_height / pixels_per_step)
+        steps = int(width * reader.height / image_height / reader.pixels_per_step)
         needed = ctc_min_steps(text)
         if steps < needed:
             problems.too_narrow.append(
@@ -183,9 +229,9 @@ def check_lines(
     return problems
 
 
-def missing_alphabet_hint(problems: LineProblems, alphabet: Alphabet) -> str:
+def missing_alphabet_hint(problems: LineProblems, reader: ReaderLimits | None) -> str:
     """A suggestion to widen the alphabet with the characters the labels use."""
-    if not problems.unknown_symbols:
+    if reader is None or not problems.unknown_symbols:
         return ""
-    wider = alphabet.symbols + problems.unknown_symbols
+    wider = reader.alphabet.symbols + problems.unknown_symbols
     return f"; to learn them, set `alphabet: {wider!r}` in the ctc_output layer"

@@ -53,8 +53,9 @@ class LineStyle:
 def random_text(rng: np.random.Generator, symbols: str, min_length: int, max_length: int) -> str:
     length = int(rng.integers(min_length, max_length + 1))
     text = "".join(rng.choice(list(symbols), size=length))
-    # A line never starts or ends with a space: its width would hide it.
-    return text.strip() or symbols.strip()[0]
+    # A line never starts or ends with a space (its width would hide it), and
+    # words are one space apart (the eye cannot count a double space either).
+    return " ".join(text.split()) or symbols.strip()[0]
 
 
 def _background(rng: np.random.Generator, height: int, width: int, paper: int):

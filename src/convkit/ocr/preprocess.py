@@ -81,7 +81,7 @@ class TextLinePreprocessing:
 
         return self.to_array(self.prepare(read_image(source, channels=self.channels)))
 
-    def load_array(self, image: np.ndarray) -> np.ndarray:
+    def apply(self, image: np.ndarray) -> np.ndarray:
         """A decoded uint8 (H, W, C) or (H, W) image -> float32 (C, height, W)."""
         import cv2
 
@@ -93,6 +93,10 @@ class TextLinePreprocessing:
             if image.ndim == 2:
                 image = image[:, :, None]
         return self.to_array(self.prepare(image))
+
+    def stack(self, arrays: list[np.ndarray]) -> np.ndarray:
+        """(C, H, W_i) arrays of different widths -> one padded (N, C, H, W_max) batch."""
+        return pad_batch(arrays)[0]
 
     def to_dict(self) -> dict[str, Any]:
         return {

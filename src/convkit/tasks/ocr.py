@@ -11,11 +11,10 @@ Monitor: ``cer`` (character error rate), lower is better.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any, ClassVar
 
-from convkit.errors import DataError, SpecError
+from convkit.errors import SpecError
 from convkit.ocr.alphabet import BLANK, Alphabet
 from convkit.tasks.base import Metrics, Task
 
@@ -142,28 +141,18 @@ class OcrTask(Task):
 
     # -- data -------------------------------------------------------------------------------
     def open_data(self, path: str, split: str = "train", options: dict | None = None):
-        """Text lines at ``path``; lines the reader cannot learn are dropped and reported.
+        """Text lines at ``path``: a folder named by text, a labels table, or a table file.
 
-        With ``options["strict"]`` they stop training with one DataError instead.
+        ``scan()`` on the result lists the lines this reader cannot learn (they
+        are skipped, or stop training with one DataError when strict).
         """
-        from convkit.ocr.dataset import TextLineDataset, check_lines, missing_alphabet_hint
+        from convkit.ocr.dataset import ReaderLimits, TextLineDataset
 
-        options = options or {}
         root = Path(path)
-        if (root / split).is_dir():  # a folder with train/ and val/ inside
+        if (root / split).is_dir():  # a folder with train/, val/, test/ inside
             root = root / split
         dataset = TextLineDataset.open(root, channels=self.channels)
-        problems = check_lines(
-            dataset, self.alphabet, self.height, self.pixels_per_step, progress=True
-        )
-        if problems:
-            message = problems.message(len(dataset)) + missing_alphabet_hint(
-                problems, self.alphabet
-            )
-            if options.get("strict") or len(problems) == len(dataset):
-                raise DataError(message)
-            print(f"convkit: skipping {message}", file=sys.stderr)
-            dataset.drop(problems)
+        dataset.reader = ReaderLimits(self.alphabet, self.height, self.pixels_per_step)
         return dataset
 
     def make_batches(self, dataset, indices, preprocessing, augment=None, **kwargs):
