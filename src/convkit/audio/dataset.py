@@ -32,10 +32,10 @@ from convkit.audio.naming import (
     natural_sort,
 )
 from convkit.audio.preprocessing import AudioPreprocessing
+from convkit.audio.specaugment import SpecAugment
 from convkit.errors import DataError, UsageError
 
 SPLITS = ("train", "test", "all")
-OPTION_KEYS = ("label_pattern", "test_where", "quiet")
 
 
 def is_audio_folder(path: str | Path) -> bool:
@@ -57,7 +57,8 @@ class AudioScanReport:
 
     files: int
     class_counts: dict[str, int]
-    bad: list[tuple[str, str]]
+    bad: list[tuple[str, str]]  # (path, reason)
+    bad_indices: list[int]  # dataset indices of the bad files, for the caller to leave out
     sample_rates: dict[int, int]
     seconds_min: float
     seconds_mean: float
@@ -69,6 +70,7 @@ class AudioScanReport:
             "files": self.files,
             "class_counts": self.class_counts,
             "bad": [list(item) for item in self.bad],
+            "bad_indices": list(self.bad_indices),
             "sample_rates": {str(k): v for k, v in self.sample_rates.items()},
             "seconds": {
                 "min": self.seconds_min,
@@ -113,9 +115,9 @@ class AudioDataset:
         self.notes = notes
         self.classes = classes if classes is not None else natural_sort(set(labels))
         index_of = {name: i for i, name in enumerate(self.classes)}
-        self.targets = [index_of[label] for label in labels]
+        self.targets = np.array([index_of[label] for label in labels], dtype=np.int64)  # (N,)
         self.preprocessing = preprocessing or AudioPreprocessing()
-        self.skipped: list[tuple[str, str]] = []
+        self.options: dict = {}  # the data options it was opened with (SpecAugment settings…)
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -127,10 +129,51 @@ class AudioDataset:
     def load(self, i: int) -> tuple[np.ndarray, int]:
         """(spectrogram (n_mels, frames, 1) float32, target); DataError for a bad file."""
         volume = self.preprocessing.load(self.paths[i])  # (1, H, W)
-        return np.ascontiguousarray(volume.transpose(1, 2, 0)), self.targets[i]  # (H, W, 1)
+        return np.ascontiguousarray(volume.transpose(1, 2, 0)), int(self.targets[i])  # (H, W, 1)
 
     def describe(self, i: int) -> str:
         return f"{self.paths[i]} (label {self.classes[self.targets[i]]})"
+
+    def default_preprocessing(self, spec, options: dict | None = None) -> AudioPreprocessing:
+        """The front end for ``spec`` (n_mels x frames x 1), at this data's sample rate.
+
+        Also becomes what ``load(i)`` uses, so examples look like the batches.
+        """
+        from convkit.audio.defaults import audio_preprocessing_for
+
+        self.preprocessing = audio_preprocessing_for(
+            spec, self, {**self.options, **(options or {})}
+        )
+        return self.preprocessing
+
+    def make_batches(
+        self, indices, preprocessing=None, augment=None, shuffle: bool = False, **kwargs
+    ):
+        """A BatchSource over ``indices`` (see ``convkit.audio.batches``).
+
+        Training batches (``shuffle=True``) use SpecAugment when the data options
+        ask for it (``specaugment=on``, optionally ``freq_masks``, ``freq_width``,
+        ``time_masks``, ``time_width``, ``time_shift``) or ``augment`` is a
+        SpecAugment. Image augmentations (flip, crop…) make no sense on a
+        spectrogram and are refused.
+        """
+        from convkit.audio.batches import make_audio_batches
+        from convkit.audio.specaugment import spec_augment_from_options
+
+        if augment is not None and not isinstance(augment, (SpecAugment, dict, bool)):
+            if getattr(augment, "enabled", True):
+                raise UsageError(
+                    "image augmentations (flip, crop, rotation…) do not apply to recordings; "
+                    "use --data-option specaugment=on for SpecAugment's time and frequency masks"
+                )
+            augment = None
+        if augment is None and shuffle:
+            augment = spec_augment_from_options(self.options)
+        kwargs.pop("collate", None)
+        kwargs.pop("progress", None)
+        return make_audio_batches(
+            self, indices, preprocessing or self.preprocessing, augment, shuffle=shuffle, **kwargs
+        )
 
     def native_sample_rate(self, probe: int = 64) -> int:
         """The most common sample rate among the first ``probe`` files (header read only)."""
@@ -146,23 +189,30 @@ class AudioDataset:
             raise DataError(f"{self.root}: none of the first {probe} recordings can be read")
         return rates.most_common(1)[0][0]
 
-    def scan(self, show_progress: bool = True) -> AudioScanReport:
-        """Decode every file once: which are unusable and why; rates and lengths of the rest."""
+    def scan(self, strict: bool = False, progress: bool = True) -> AudioScanReport:
+        """Decode every file once: which are unusable and why; rates and lengths of the rest.
+
+        ``strict`` raises ``DataError`` at the first unusable file instead of listing it.
+        """
         from tqdm import tqdm
 
         bad: list[tuple[str, str]] = []
+        bad_indices: list[int] = []
         rates: Counter[int] = Counter()
         seconds: list[float] = []
         counts: Counter[str] = Counter()
         for i in tqdm(
-            range(len(self)), desc="scan", unit="clip", disable=not show_progress, file=sys.stderr
+            range(len(self)), desc="scan", unit="clip", disable=not progress, file=sys.stderr
         ):
             path = self.paths[i]
             try:
                 samples, rate = read_audio(path)
                 check_not_silent(samples, str(path))
             except DataError as error:
+                if strict:
+                    raise DataError(f"{error} (strict data: fix or remove the file)") from None
                 bad.append((str(path), str(error).split(": ", 1)[-1]))
+                bad_indices.append(i)
                 continue
             rates[rate] += 1
             seconds.append(samples.shape[0] / rate)
@@ -171,6 +221,7 @@ class AudioDataset:
             files=len(self) - len(bad),
             class_counts={name: counts[name] for name in self.classes},
             bad=bad,
+            bad_indices=bad_indices,
             sample_rates=dict(rates),
             seconds_min=min(seconds, default=0.0),
             seconds_mean=float(np.mean(seconds)) if seconds else 0.0,
@@ -274,6 +325,7 @@ def open_audio_dataset(
         notes,
         classes=classes,
     )
+    dataset.options = options
     if notes and not options.get("quiet"):
         for note in notes:
             print(f"convkit: {note}", file=sys.stderr)

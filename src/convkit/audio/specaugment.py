@@ -87,3 +87,19 @@ def as_spec_augment(augment: object) -> SpecAugment | None:
         return SpecAugment.from_dict(augment)
     # An image Augment object from convkit.data means "augment": use speech defaults.
     return SpecAugment()
+
+
+def spec_augment_from_options(options: dict) -> SpecAugment | None:
+    """SpecAugment from data options: ``specaugment=on`` plus any of its settings by name.
+
+    ``specaugment`` may also be a dict of settings. Returns None when it is off.
+    """
+    switch = options.get("specaugment")
+    if isinstance(switch, dict):
+        return SpecAugment.from_dict(switch)
+    if isinstance(switch, str):
+        switch = switch.strip().lower() not in ("", "0", "off", "false", "no", "none")
+    if not switch:
+        return None
+    names = {field.name for field in fields(SpecAugment)}
+    return SpecAugment.from_dict({k: v for k, v in options.items() if k in names})
