@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from convkit.errors import UsageError
 
@@ -20,6 +21,8 @@ examples:
   convkit summary examples/seed_volume.yaml --explain
   convkit summary examples/resnet18.yaml --batch-size 64
   convkit summary examples/lenet.yaml --json > lenet-summary.json
+  convkit summary vgg16                        a zoo network (lenet, alexnet, vgg11,
+                                               vgg16, resnet18, resnet34)
 """
 
 
@@ -31,7 +34,11 @@ def register(subparsers) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("spec", metavar="SPEC", help="network spec file (.yaml, .yml or .json)")
+    parser.add_argument(
+        "spec",
+        metavar="SPEC",
+        help="network spec file (.yaml, .yml or .json), or a zoo name such as resnet18",
+    )
     parser.add_argument(
         "--batch-size",
         type=int,
@@ -49,13 +56,24 @@ def register(subparsers) -> None:
     parser.set_defaults(handler=run)
 
 
-def run(args) -> int:
+def load_spec_or_zoo(text: str):
+    """A spec file, or, when no such file exists, the zoo network of that name."""
     from convkit.spec import load_spec
+
+    if not Path(text).exists():
+        from convkit.zoo import get_spec, zoo_names
+
+        if text in zoo_names():
+            return get_spec(text)
+    return load_spec(text)
+
+
+def run(args) -> int:
     from convkit.spec.summary import format_summary, summarize
 
     if args.batch_size < 1:
         raise UsageError(f"--batch-size must be a positive integer. Received: {args.batch_size}")
-    summary = summarize(load_spec(args.spec), batch_size=args.batch_size)
+    summary = summarize(load_spec_or_zoo(args.spec), batch_size=args.batch_size)
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
     else:

@@ -89,10 +89,20 @@ def window_output(
             f"mode strict needs the {kernel_text} {noun} at stride {_pair(stride)} to tile the "
             f"{size[0]}x{size[1]} input exactly, but {_both_axes(texts)}; try "
             f"{_padding_suggestion(pads, padded, eff, stride)}, "
-            f"mode truncate (→ {floor_out[0]}x{floor_out[1]}, the last "
-            f"{_pair(leftover)} rows/columns unused) or mode same (→ {same_out[0]}x{same_out[1]})"
+            f"mode truncate (→ {floor_out[0]}x{floor_out[1]}, {_unused(leftover)}) "
+            f"or mode same (→ {same_out[0]}x{same_out[1]})"
         )
     return floor_out
+
+
+def _unused(leftover: tuple[int, int]) -> str:
+    """'the last 2 rows and 2 columns unused' (what truncating drops)."""
+    parts = [
+        f"{count} {noun}{'s' if count > 1 else ''}"
+        for count, noun in zip(leftover, ("row", "column"), strict=True)
+        if count
+    ]
+    return f"the last {' and '.join(parts)} unused"
 
 
 def _padding_suggestion(pads, padded, eff, stride) -> str:

@@ -210,6 +210,5 @@ def validate_params(type_name: str, params: Mapping[str, Param], raw: Mapping[st
             options = [c for c in param.constraints if isinstance(c, Options)]
             if isinstance(value, str) and options:
                 hint = did_you_mean(value, set().union(*(o.values for o in options)))
-                hint = hint.replace("; did you mean", " Did you mean") if hint else ""
             raise SpecError(f"`{key}` must be {param.describe()}. {_received(key, value)}{hint}")
     return result

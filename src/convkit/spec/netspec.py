@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from convkit.errors import SpecError
+from convkit.spec.constraints import REQUIRED
 from convkit.spec.registry import LayerType, get_layer_type
 from convkit.spec.shapes import Volume
 from convkit.spec.suggest import did_you_mean
@@ -41,12 +42,19 @@ class LayerSpec:
     inputs: tuple[str, ...] = ()
     params: dict[str, Any] = field(default_factory=dict)
 
-    def to_dict(self, with_inputs: bool = True) -> dict:
-        """The flat form ``{type, name, inputs, **params}``, pairs written compactly."""
+    def to_dict(self, with_inputs: bool = True, minimal: bool = False) -> dict:
+        """The flat form ``{type, name, inputs, **params}``, pairs written compactly.
+
+        ``minimal`` leaves out parameters that equal their default (the spec
+        reads the same, but a later change of a default would change it).
+        """
         result: dict[str, Any] = {"type": self.type, "name": self.name}
         if with_inputs:
             result["inputs"] = list(self.inputs)
+        defaults = get_layer_type(self.type).params if minimal else {}
         for key, value in self.params.items():
+            if key in defaults and _same_value(defaults[key].default, value):
+                continue
             result[key] = _compact(value)
         return result
 
@@ -62,11 +70,21 @@ def _compact(value: Any) -> Any:
     """(5, 5) -> 5; (1, 1, 2, 2) -> [1, 2]; other tuples -> lists (YAML-friendly)."""
     if not isinstance(value, tuple):
         return value
+    if any(isinstance(item, tuple | list) for item in value):
+        return _plain(value)  # nested (e.g. anchor boxes): lists, never shortened
     if all(item == value[0] for item in value):
         return value[0]
     if len(value) == 4 and value[0] == value[1] and value[2] == value[3]:
         return [value[0], value[2]]
     return list(value)
+
+
+def _same_value(default: Any, value: Any) -> bool:
+    return default is not REQUIRED and _compact(default) == _compact(value)
+
+
+def _plain(value: Any) -> Any:
+    return [_plain(item) for item in value] if isinstance(value, tuple | list) else value
 
 
 @dataclass
@@ -115,21 +133,24 @@ class NetSpec:
 
         return cls.from_dict(parse_yaml(text, source))
 
-    def to_dict(self) -> dict:
+    def to_dict(self, minimal: bool = False) -> dict:
+        """Plain data (for YAML/JSON); ``minimal`` leaves out default parameters."""
         result: dict[str, Any] = {"name": self.name} if self.name else {}
         result["input"] = self.input.to_dict()
         previous = INPUT_NAME
         entries = []
         for spec_layer in self.layers:
-            entries.append(spec_layer.to_dict(with_inputs=spec_layer.inputs != (previous,)))
+            with_inputs = spec_layer.inputs != (previous,)
+            entries.append(spec_layer.to_dict(with_inputs=with_inputs, minimal=minimal))
             previous = spec_layer.name
         result["layers"] = entries
         return result
 
-    def to_yaml(self) -> str:
+    def to_yaml(self, minimal: bool = False) -> str:
         import yaml
 
-        return yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=None)
+        data = self.to_dict(minimal=minimal)
+        return yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=100)
 
     # -- questions -----------------------------------------------------------
 

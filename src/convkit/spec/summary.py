@@ -54,7 +54,8 @@ def _table(header: list[str], rows: list[list[str]], right: set[int]) -> list[st
 
     def line(cells):
         parts = [
-            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
         ]
         return "  ".join(parts).rstrip()
 

@@ -12,4 +12,6 @@ LAYER_TYPE_MODULES = [
     "convkit.spec.layer_types.resize",
     "convkit.spec.layer_types.merge",
     "convkit.spec.layer_types.sequence",
+    "convkit.spec.layer_types.detection",
+    "convkit.spec.layer_types.sequence",
 ]
