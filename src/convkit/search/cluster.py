@@ -56,7 +56,10 @@ def kmeans_labels(vectors: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
         model = MiniBatchKMeans(n_clusters=k, random_state=seed, n_init=3, batch_size=4096)
     else:
         model = KMeans(n_clusters=k, random_state=seed, n_init=4)
-    labels = model.fit_predict(vectors)
+    from convkit.search.maps import few_threads_when_small
+
+    with few_threads_when_small(len(vectors)):
+        labels = model.fit_predict(vectors)
     by_size = np.argsort(-np.bincount(labels, minlength=k), kind="stable")
     renumber = np.empty(k, dtype=np.int64)
     renumber[by_size] = np.arange(k)
@@ -69,13 +72,16 @@ def choose_k(
     """The K in 2..k_max with the best silhouette, and every K's score."""
     from sklearn.metrics import silhouette_score
 
+    from convkit.search.maps import few_threads_when_small
+
     rng = np.random.default_rng(seed)
     if len(vectors) > sample:
         vectors = vectors[rng.choice(len(vectors), sample, replace=False)]
     scores = {}
     for k in range(2, min(k_max, len(vectors) - 1) + 1):
         labels = kmeans_labels(vectors, k, seed)
-        scores[k] = float(silhouette_score(vectors, labels, metric="cosine"))
+        with few_threads_when_small(len(vectors)):
+            scores[k] = float(silhouette_score(vectors, labels, metric="cosine"))
     if not scores:
         raise UsageError(f"too few photos to cluster ({len(vectors)}); index at least 3")
     return max(scores, key=scores.get), scores
