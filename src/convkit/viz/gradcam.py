@@ -54,8 +54,6 @@ class GradCam:
 
 def grad_cam(view: ModelView, x: Any, class_index: int, layer: str | None = None) -> GradCam:
     """Compute the Grad-CAM heat map of class_index for the batch x (1, C, H, W)."""
-    import cv2
-    import numpy as np
     import torch
 
     layer_name = view.resolve_layers([layer])[0].name if layer else view.last_conv_layer().name
@@ -71,8 +69,7 @@ def grad_cam(view: ModelView, x: Any, class_index: int, layer: str | None = None
     cam = torch.relu((weights * maps).sum(dim=1))[0].detach().float().cpu().numpy()  # (h, w)
     if cam.max() > 0:
         cam = cam / cam.max()
-    height, width = x.shape[2], x.shape[3]
-    heat = cv2.resize(cam.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+    heat = place_on_input(cam, x.shape[2], x.shape[3], layer_jump(view.net.spec, layer_name))
     probability = float(torch.softmax(logits.detach().float(), dim=1)[0, class_index])
     labels = view.labels
     label = labels[class_index] if class_index < len(labels) else str(class_index)
@@ -81,7 +78,7 @@ def grad_cam(view: ModelView, x: Any, class_index: int, layer: str | None = None
         class_index=class_index,
         label=label,
         score=probability,
-        heat=np.clip(heat, 0.0, 1.0),
+        heat=heat,
         image=view.display_image(x),
     )
 
@@ -98,3 +95,55 @@ def save_grad_cam(
     cam = grad_cam(view, x, view.class_index(wanted_class, x), layer)
     path = grids.save_png(grids.add_title(cam.overlay(), cam.title), out_png)
     return path, cam
+
+
+def layer_jump(spec: Any, name: str) -> tuple[float, float] | None:
+    """Input pixels between neighbouring positions of a layer's maps, from the spec.
+
+    Follows each layer type's receptive-field rule (the same rule the summary
+    uses); None when a layer sees the whole input or the type is unknown.
+    """
+    from convkit.errors import SpecError
+    from convkit.spec.registry import get_layer_type
+
+    fields: dict[str, Any] = {"input": (1.0, 1.0, 1.0, 1.0)}  # (h, w, jump_h, jump_w)
+    for index in getattr(spec, "order", range(len(spec.layers))):
+        layer = spec.layers[index]
+        incoming = [fields.get(source) for source in layer.inputs]
+        if any(field is None for field in incoming):
+            merged = None
+        else:
+            merged = tuple(max(values) for values in zip(*incoming, strict=True))
+        try:
+            fields[layer.name] = get_layer_type(layer.type).receptive_field(merged, layer.params)
+        except SpecError:
+            return None
+        if layer.name == name:
+            field = fields[name]
+            return None if field is None else (float(field[2]), float(field[3]))
+    return None
+
+
+def place_on_input(cam: Any, height: int, width: int, jump: tuple[float, float] | None) -> Any:
+    """Map a (h, w) heat map onto the (height, width) input it came from.
+
+    Position i of the map is centred on input pixel offset + i * jump. Without
+    padding the centres do not reach the border (LeNet's conv2 spans pixels
+    6.5..20.5 of 28), so a plain stretch to the input size would misplace the
+    heat; the offset centres the span, which holds for valid and same padding.
+    """
+    import cv2
+    import numpy as np
+
+    map_h, map_w = cam.shape
+    jump_h, jump_w = jump or (height / map_h, width / map_w)
+    offset_y = (height - 1 - (map_h - 1) * jump_h) / 2
+    offset_x = (width - 1 - (map_w - 1) * jump_w) / 2
+    rows = (np.arange(height, dtype=np.float32) - offset_y) / jump_h  # input row -> map row
+    cols = (np.arange(width, dtype=np.float32) - offset_x) / jump_w
+    map_y, map_x = np.meshgrid(rows, cols, indexing="ij")  # (height, width) each
+    # One replicated cell around the map, then zeros: the heat fades out over one
+    # jump past the outermost centres instead of smearing to the image border.
+    padded = cv2.copyMakeBorder(cam.astype(np.float32), 1, 1, 1, 1, cv2.BORDER_REPLICATE)
+    heat = cv2.remap(padded, map_x + 1, map_y + 1, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    return np.clip(heat, 0.0, 1.0)  # (height, width)
