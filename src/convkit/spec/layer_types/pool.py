@@ -5,6 +5,7 @@ Pooling downsamples each activation map on its own: the depth is unchanged.
 
 from __future__ import annotations
 
+from convkit.errors import SpecError
 from convkit.spec.arithmetic import window_output
 from convkit.spec.constraints import Boolean, IntTuple, Param
 from convkit.spec.layer_types._common import (
@@ -24,7 +25,15 @@ from convkit.spec.shapes import Vector, Volume
 def _finalise_pool(params: dict) -> dict:
     if params["stride"] is None:  # the guide's pooling: windows side by side
         params["stride"] = params["kernel"]
-    return finalise_padding(params)
+    params = finalise_padding(params)
+    top, bottom, left, right = params["padding"]
+    kernel_h, kernel_w = params["kernel"]
+    if max(top, bottom) >= kernel_h or max(left, right) >= kernel_w:
+        raise SpecError(
+            "`padding` must be smaller than the pooling window, or a window could hold only "
+            f"padding. Received: padding={list(params['padding'])}, kernel={list(params['kernel'])}"
+        )
+    return params
 
 
 def _pool_shape(inputs, params) -> Volume:
