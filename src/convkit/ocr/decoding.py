@@ -110,11 +110,9 @@ def text_probability(log_probs, indices: Sequence[Sequence[int]]) -> list[float]
             target_lengths,
             blank=BLANK,
             reduction="none",
-            zero_infinity=True,
         )
-    # zero_infinity turns an impossible text into loss 0: report it as probability 0.
-    impossible = target_lengths > steps
-    probabilities = torch.exp(-nll).masked_fill(impossible, 0.0)
+    # An impossible text (too few steps for it) has loss inf: probability exp(-inf) = 0.
+    probabilities = torch.exp(-nll)
     return [round(float(p), 6) for p in probabilities]
 
 

@@ -10,10 +10,12 @@ from convkit.tasks.base import Metrics, Task
 # last layer type -> "module:Class" of the task that trains it
 TASKS_BY_LAST_LAYER = {
     "output": "convkit.tasks.classify:ClassifyTask",
+    "ctc_output": "convkit.tasks.ocr:OcrTask",
 }
 # task kind (as stored in model files) -> "module:Class"
 TASKS_BY_KIND = {
     "classify": "convkit.tasks.classify:ClassifyTask",
+    "ocr": "convkit.tasks.ocr:OcrTask",
 }
 
 

@@ -10,4 +10,5 @@ OP_MODULES = [
     "convkit.build.ops.elementwise",
     "convkit.build.ops.resize",
     "convkit.build.ops.merge",
+    "convkit.build.ops.sequence",
 ]

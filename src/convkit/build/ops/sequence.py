@@ -9,6 +9,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from convkit.build.activations import make_activation
+from convkit.build.registry import register_builder
+
 
 class ToSequence(nn.Module):
     """(N, C, H, W) -> (N, W, C*H): each column of the feature volume becomes one step."""
@@ -66,3 +69,42 @@ class CtcOutput(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.linear(x)
+
+
+# -- builders: one per sequence layer type --------------------------------------------
+
+
+@register_builder("to_sequence")
+def build_to_sequence(spec_layer, info) -> nn.Module:
+    return ToSequence()
+
+
+def _build_recurrent(spec_layer, info) -> nn.Module:
+    params = spec_layer.params
+    return Recurrent(
+        spec_layer.type,
+        features=info.input_shapes[0].features,
+        units=params["units"],
+        bidirectional=params["bidirectional"],
+        layers=params["layers"],
+        dropout=params["dropout"],
+    )
+
+
+register_builder("lstm")(_build_recurrent)
+register_builder("gru")(_build_recurrent)
+
+
+@register_builder("seq_conv")
+def build_seq_conv(spec_layer, info) -> nn.Module:
+    params = spec_layer.params
+    activation = make_activation(params["activation"]) or nn.Identity()
+    return SequenceConv(
+        info.input_shapes[0].features, params["filters"], params["kernel"], activation
+    )
+
+
+@register_builder("ctc_output")
+def build_ctc_output(spec_layer, info) -> nn.Module:
+    # Raw scores: OcrTask applies log-softmax for the CTC loss and for decoding.
+    return CtcOutput(info.input_shapes[0].features, info.output_shape.features)

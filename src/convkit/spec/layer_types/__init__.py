@@ -13,5 +13,4 @@ LAYER_TYPE_MODULES = [
     "convkit.spec.layer_types.merge",
     "convkit.spec.layer_types.sequence",
     "convkit.spec.layer_types.detection",
-    "convkit.spec.layer_types.sequence",
 ]
