@@ -11,11 +11,13 @@ from convkit.tasks.base import Metrics, Task
 TASKS_BY_LAST_LAYER = {
     "output": "convkit.tasks.classify:ClassifyTask",
     "ctc_output": "convkit.tasks.ocr:OcrTask",
+    "yolo_output": "convkit.tasks.detect:DetectTask",
 }
 # task kind (as stored in model files) -> "module:Class"
 TASKS_BY_KIND = {
     "classify": "convkit.tasks.classify:ClassifyTask",
     "ocr": "convkit.tasks.ocr:OcrTask",
+    "detect": "convkit.tasks.detect:DetectTask",
 }
 
 

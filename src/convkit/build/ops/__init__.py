@@ -11,4 +11,5 @@ OP_MODULES = [
     "convkit.build.ops.resize",
     "convkit.build.ops.merge",
     "convkit.build.ops.sequence",
+    "convkit.build.ops.detection",
 ]

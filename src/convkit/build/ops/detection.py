@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from convkit.build.registry import register_builder
+
 
 class YoloOutput(nn.Module):
     """(N, C, H, W) -> (N, A*(5+K), H, W) raw scores: a 1x1 convolution.
@@ -26,3 +28,9 @@ class YoloOutput(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv(x)
+
+
+@register_builder("yolo_output")
+def build_yolo_output(spec_layer, info) -> nn.Module:
+    params = spec_layer.params
+    return YoloOutput(info.input_shapes[0].channels, len(params["anchors"]), params["classes"])
