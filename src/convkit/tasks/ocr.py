@@ -139,6 +139,12 @@ class OcrTask(Task):
 
         return decode_lines(output, self.alphabet, beam=self.beam if beam is None else beam)
 
+    def evaluate(self, model, data, **kwargs) -> dict:
+        """CER, WER, exact match and misread lines on ``data`` (for `convkit evaluate`)."""
+        from convkit.ocr.evaluation import evaluate_reader
+
+        return evaluate_reader(model, data, **kwargs)
+
     # -- data -------------------------------------------------------------------------------
     def open_data(self, path: str, split: str = "train", options: dict | None = None):
         """Text lines at ``path``: a folder named by text, a labels table, or a table file.

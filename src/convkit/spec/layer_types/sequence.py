@@ -18,7 +18,7 @@ from convkit.errors import ShapeError
 from convkit.spec.activations import ACTIVATIONS
 from convkit.spec.constraints import Boolean, Constraint, Interval, Options, Param
 from convkit.spec.registry import LayerType, register_layer_type
-from convkit.spec.shapes import Sequence, Volume
+from convkit.spec.shapes import Sequence, Shape, Volume
 
 # Named alphabets (kept here too: the spec layer imports nothing but itself).
 ALPHABET_PRESETS = {
@@ -132,7 +132,8 @@ def _register_recurrent(type_name: str, cell: str) -> None:
         LayerType(
             name=type_name,
             params=_RECURRENT_PARAMS,
-            accepts=(Sequence,),
+            # Any shape gets in: _sequence_input explains how to make a volume a sequence.
+            accepts=(Shape,),
             output_shape=_recurrent_shape(type_name),
             count_params=lambda inputs, output, p: _recurrent_weights(
                 type_name, inputs[0].features, p
@@ -175,7 +176,8 @@ register_layer_type(
             "kernel": Param([Interval(int, 1, None)], default=3, doc="steps each filter spans"),
             "activation": Param([Options(ACTIVATIONS)], default="relu"),
         },
-        accepts=(Sequence,),
+        # Any shape gets in: _sequence_input explains how to make a volume a sequence.
+        accepts=(Shape,),
         output_shape=_seq_conv_shape,
         count_params=lambda inputs, out, p: (inputs[0].features * p["kernel"] + 1) * p["filters"],
         count_flops=lambda inputs, out, p: (
@@ -212,7 +214,8 @@ register_layer_type(
                 [AlphabetText()], doc="the symbols the reader writes (index 0 is the CTC blank)"
             )
         },
-        accepts=(Sequence,),
+        # Any shape gets in: _sequence_input explains how to make a volume a sequence.
+        accepts=(Shape,),
         output_shape=_ctc_shape,
         count_params=lambda inputs, out, p: (inputs[0].features + 1) * out.features,
         count_flops=lambda inputs, out, p: 2 * out.steps * inputs[0].features * out.features,
