@@ -12,4 +12,6 @@ OP_MODULES = [
     "convkit.build.ops.merge",
     "convkit.build.ops.sequence",
     "convkit.build.ops.detection",
+    "convkit.build.ops.sequence",
+    "convkit.build.ops.detection",
 ]
