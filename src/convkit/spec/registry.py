@@ -88,6 +88,9 @@ def register_layer_type(layer_type: LayerType) -> LayerType:
     """Add a layer type; a second registration of the same name is a programming error."""
     if layer_type.name in _TYPES and _TYPES[layer_type.name] is not layer_type:
         raise ValueError(f"layer type {layer_type.name!r} is registered twice")
+    reserved = {"type", "name", "inputs"} & set(layer_type.params)
+    if reserved:  # these keys describe the layer itself in the YAML form
+        raise ValueError(f"layer type {layer_type.name!r} uses reserved parameter names {reserved}")
     _TYPES[layer_type.name] = layer_type
     return layer_type
 
