@@ -88,6 +88,8 @@ def run_predict(args) -> int:
             continue
         if args.json:
             print(json.dumps({"path": path, **prediction}), flush=True)
+        elif "text" in prediction:  # a text reader (OCR): text and its probability
+            print(f"{path}\t{prediction['text']}\t{prediction['confidence']:.4f}", flush=True)
         elif args.top == 1:
             print(f"{path}\t{prediction['label']}\t{prediction['probability']:.4f}", flush=True)
         else:
