@@ -24,15 +24,25 @@ class SpecAugment:
     """How hard to mask. Widths are maxima: each mask draws its width in [0, max]."""
 
     freq_masks: int = 2
-    freq_width: int = 6  # mel bands per frequency mask
+    freq_width: int = 5  # mel bands per frequency mask
     time_masks: int = 2
-    time_width: int = 10  # frames per time mask (100 ms at a 10 ms hop)
-    time_shift: bool = True  # place the clip at a random position instead of the centre
+    time_width: int = 5  # frames per time mask (50 ms at a 10 ms hop: a word is ~40 frames)
+    # How far a clip may move off the centre of its window, as a share of the free room:
+    # 0 keeps it centred, 0.5 lets it sit anywhere. Small shifts teach position tolerance
+    # without making the dense layers learn every placement.
+    time_shift: float = 0.2
 
     def __post_init__(self) -> None:
+        if not isinstance(self.time_shift, (int, float)) or not 0 <= self.time_shift <= 0.5:
+            raise UsageError(
+                "SpecAugment `time_shift` must be between 0 and 0.5. "
+                f"Received: time_shift={self.time_shift!r}"
+            )
         for field in fields(self):
             value = getattr(self, field.name)
-            if field.name != "time_shift" and (not isinstance(value, int) or value < 0):
+            if field.name != "time_shift" and (
+                not isinstance(value, int) or isinstance(value, bool) or value < 0
+            ):
                 raise UsageError(
                     f"SpecAugment `{field.name}` must be a whole number >= 0. "
                     f"Received: {field.name}={value!r}"
@@ -54,7 +64,7 @@ class SpecAugment:
 
     def position(self, rng: np.random.Generator) -> float:
         """Where the clip sits in its fixed-length window (0.5 = centred)."""
-        return float(rng.uniform(0.0, 1.0)) if self.time_shift else 0.5
+        return float(rng.uniform(0.5 - self.time_shift, 0.5 + self.time_shift))
 
     def mask(self, spectrogram: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Mask a normalised (n_mels, frames) spectrogram in place and return it.
