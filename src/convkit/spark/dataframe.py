@@ -1,0 +1,148 @@
+"""``predict_dataframe``: a folder or glob of files -> Parquet of predictions, on Spark.
+
+Spark's ``binaryFile`` source reads the files (path, bytes), the pandas UDFs
+of ``convkit.spark.udfs`` run the model next to the data, and Spark writes
+one Parquet dataset with a row per file:
+
+    path  label  probability  [top]  [embedding]  error
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+from convkit.errors import DataError
+
+IMAGE_EXTENSIONS = ("png", "jpg", "jpeg", "bmp", "gif", "tif", "tiff", "webp", "pgm", "ppm", "pbm")
+AUDIO_EXTENSIONS = ("wav", "flac", "ogg")
+GLOB_CHARACTERS = set("*?[{")
+
+
+def predict_dataframe(
+    model_path: str | os.PathLike,
+    glob_or_folder: str | os.PathLike,
+    master: str = "local[2]",
+    out_parquet: str | os.PathLike = "predictions.parquet",
+    embeddings: bool = False,
+    *,
+    top_k: int = 1,
+    layer: str | None = None,
+    batch_size: int = 64,
+    session=None,
+    spark_conf: dict[str, str] | None = None,
+    progress: bool = True,
+) -> dict:
+    """Predict every file under ``glob_or_folder`` and write ``out_parquet``.
+
+    A folder is searched recursively for the files the model reads (images,
+    or recordings for an audio model); a glob (``photos/*/*.jpg``, also
+    ``hdfs://…`` or ``s3a://…`` paths) is taken as given. Columns: ``path``,
+    ``label``, ``probability``, ``top`` (when ``top_k`` > 1), ``embedding``
+    (when ``embeddings``), and ``error`` (null, or why a file was unreadable:
+    its other columns are then null). ``out_parquet`` is overwritten.
+
+    Returns a summary: rows, errors, seconds, images_per_second, out.
+    """
+    from pyspark.sql import functions as F
+
+    from convkit.api import load
+    from convkit.spark.session import get_session, is_local_master, stop_session
+    from convkit.spark.udfs import embed_udf, predict_udf
+
+    model = load(model_path)  # a bad model file fails here, before Spark starts
+    kind = model.loaded.preprocessing.get("kind", "image")
+    extensions = AUDIO_EXTENSIONS if kind == "audio" else IMAGE_EXTENSIONS
+    source = _source_path(glob_or_folder)
+    out = str(out_parquet)
+
+    own_session = session is None
+    session = session or get_session(master, app_name="convkit predict", conf=spark_conf)
+    try:
+        model_ref = str(Path(model_path).absolute())
+        if not is_local_master(session.sparkContext.master):
+            # Executors may not see the driver's disk: ship the file; the UDF
+            # falls back to SparkFiles.get(name) when the path is not there.
+            session.sparkContext.addFile(model_ref)
+        started = time.perf_counter()
+        frame = read_files(session, source, extensions)
+        frame = frame.withColumn("_pred", predict_udf(model_ref, top_k, batch_size)("content"))
+        columns = [
+            F.col("path"),
+            F.col("_pred.label").alias("label"),
+            F.col("_pred.probability").alias("probability"),
+        ]
+        if top_k > 1:
+            columns.append(F.col("_pred.top").alias("top"))
+        if embeddings:
+            frame = frame.withColumn(
+                "_embed", embed_udf(model_ref, layer=layer, batch_size=batch_size)("content")
+            )
+            columns.append(F.col("_embed.embedding").alias("embedding"))
+        columns.append(F.col("_pred.error").alias("error"))
+        frame.select(*columns).write.mode("overwrite").parquet(out)
+        seconds = time.perf_counter() - started
+
+        written = session.read.parquet(out)
+        counts = written.agg(
+            F.count("*").alias("rows"), F.count("error").alias("errors")
+        ).collect()[0]
+        summary = {
+            "rows": int(counts["rows"]),
+            "errors": int(counts["errors"]),
+            "seconds": round(seconds, 3),
+            "images_per_second": round(counts["rows"] / max(seconds, 1e-9), 1),
+            "out": out,
+        }
+        if progress:
+            print(
+                f"predicted {summary['rows']} files ({summary['errors']} unreadable) in "
+                f"{seconds:.1f}s, {summary['images_per_second']:.0f} files/s -> {out}",
+                file=sys.stderr,
+                flush=True,
+            )
+        return summary
+    finally:
+        if own_session:
+            stop_session(session)
+
+
+def read_files(session, source: str, extensions: tuple[str, ...]):
+    """A DataFrame (path, content) of the files at ``source``.
+
+    A folder is read recursively and filtered by extension (any case); a glob
+    is read as given. ``binaryFile`` also yields modificationTime and length,
+    which are dropped.
+    """
+    reader = session.read.format("binaryFile")
+    if not _is_glob(source):
+        pattern = "(?i)\\.(" + "|".join(extensions) + ")$"
+        frame = reader.option("recursiveFileLookup", "true").load(source)
+        frame = frame.where(frame.path.rlike(pattern))
+    else:
+        frame = reader.load(source)
+    return frame.select("path", "content")
+
+
+def _source_path(glob_or_folder) -> str:
+    """Validate a local folder or glob early; remote URIs are left to Spark."""
+    text = str(glob_or_folder)
+    if "://" in text:
+        return text
+    if _is_glob(text):
+        import glob
+
+        # Python's glob has no {a,b}; leave those patterns to Spark.
+        if "{" not in text and not glob.glob(text, recursive=True):
+            raise DataError(f"{text}: no file matches this pattern")
+        return os.path.abspath(text)
+    path = Path(text)
+    if not path.exists():
+        raise DataError(f"{text}: no such file or folder")
+    return str(path.absolute())
+
+
+def _is_glob(text: str) -> bool:
+    return any(character in GLOB_CHARACTERS for character in text)
