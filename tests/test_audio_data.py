@@ -8,6 +8,7 @@ import pytest
 from convkit.audio import (
     AudioPreprocessing,
     SpecAugment,
+    has_test_split,
     make_audio_batches,
     open_audio_dataset,
     read_audio,
@@ -73,6 +74,7 @@ def test_fsdd_naming_gives_its_official_split_and_says_so(fsdd_dir, capsys):
     assert train.classes == [str(d) for d in range(10)] == test.classes
     assert all(int(f["index"]) < 5 for f in test.fields)
     assert np.bincount(test.targets).tolist() == [30] * 10
+    assert has_test_split(fsdd_dir) and has_test_split(fsdd_dir, {"test_where": "index<9"})
     by_speaker = open_audio_dataset(
         fsdd_dir, "test", {"test_where": "speaker==theo", "quiet": True}
     )
@@ -87,6 +89,7 @@ def test_class_folders_mixed_rates_and_lengths(class_folders):
     assert target == 1 and "yes" in dataset.describe(4)
     report = dataset.scan(progress=False)
     assert report.sample_rates == {8000: 4, 16000: 2} and report.bad == []
+    assert not has_test_split(class_folders)
     with pytest.raises(UsageError, match="no held-out split is defined"):
         open_audio_dataset(class_folders, "test")
 

@@ -15,7 +15,13 @@ imported inside the functions that use them.
 """
 
 from convkit.audio.batches import AudioBatchSource, make_audio_batches
-from convkit.audio.dataset import AudioDataset, AudioScanReport, is_audio_folder, open_audio_dataset
+from convkit.audio.dataset import (
+    AudioDataset,
+    AudioScanReport,
+    has_test_split,
+    is_audio_folder,
+    open_audio_dataset,
+)
 from convkit.audio.decode import AUDIO_EXTENSIONS, load_mono, read_audio, resample
 from convkit.audio.defaults import audio_preprocessing_for
 from convkit.audio.figure import spectrogram_figure
@@ -30,6 +36,7 @@ __all__ = [
     "AudioScanReport",
     "SpecAugment",
     "audio_preprocessing_for",
+    "has_test_split",
     "is_audio_folder",
     "load_mono",
     "make_audio_batches",

@@ -230,6 +230,20 @@ class AudioDataset:
         )
 
 
+def has_test_split(path: str | Path, options: dict | None = None) -> bool:
+    """Whether recordings at ``path`` have a held-out split: ``test_where``, or FSDD naming."""
+    options = options or {}
+    root = Path(path)
+    if not root.is_dir():
+        return False
+    if options.get("test_where"):
+        return True
+    files = _list_recordings(root)
+    in_subfolders = bool(files) and all(p.parent != root for p in files)
+    label_pattern = options.get("label_pattern")
+    return not in_subfolders and label_pattern is None and looks_like_fsdd([p.stem for p in files])
+
+
 def _list_recordings(root: Path) -> list[Path]:
     return sorted(
         p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS
