@@ -57,7 +57,7 @@ def fit(
     run_dir: str | Path | None = None,
     config: TrainConfig | None = None,
     options: dict | None = None,
-    augment: dict | None = None,
+    augment=None,
     val_data: str | Path | None = None,
     val_fraction: float = 0.05,
     resume: bool = False,
@@ -73,7 +73,7 @@ def fit(
     """Train ``spec`` on ``data``; write the run folder; evaluate on the test split if any."""
     from convkit import __version__
     from convkit.build import build
-    from convkit.data import Augment, stratified_split
+    from convkit.data import stratified_split
     from convkit.tasks import task_for_spec
     from convkit.train import Trainer
     from convkit.train.artifacts import (
@@ -120,7 +120,7 @@ def fit(
         task.balance_classes(train_set.targets[train_indices])
 
     preprocessing = task.default_preprocessing(spec, train_set, options)
-    augment_config = Augment.from_dict(augment) if augment else None
+    augment_config = _augment(augment)
     batch_options = {
         "batch_size": config.batch_size,
         "seed": config.seed,
@@ -135,7 +135,10 @@ def fit(
             val_set, val_indices, preprocessing, None, shuffle=False, **batch_options
         )
 
-    # Network.
+    # Network: seeded first, so the initial weights are the same on every run.
+    from convkit.train.environment import seed_everything
+
+    seed_everything(config.seed)
     net = build(spec)
     callbacks = list(callbacks)
     if init_from is not None:
@@ -215,6 +218,16 @@ def fit(
     )
 
 
+def _augment(augment):
+    """An Augment from an Augment, a dict, or a CLI string like "flip,crop=4,rotate=10"."""
+    from convkit.data import Augment
+
+    if augment is None or isinstance(augment, Augment):
+        return augment if augment is None or augment.enabled else None
+    parsed = Augment.parse(augment) if isinstance(augment, str) else Augment.from_dict(augment)
+    return parsed if parsed.enabled else None
+
+
 def _usable(dataset, scan):
     """Indices of the examples the scan did not reject."""
     import numpy as np
@@ -224,12 +237,22 @@ def _usable(dataset, scan):
 
 
 def _has_test_split(task, data, options) -> bool:
-    try:
-        from convkit.data import has_split
+    """Whether ``data`` has a test split of its own (IDX t10k files, a test/ folder…)."""
+    from convkit.data.folders import split_folders
+    from convkit.data.idx import find_idx_pair, has_idx_files
 
-        return has_split(str(data), "test")
-    except ImportError:
+    text = str(data)
+    if text.lower() in ("sklearn-digits", "sklearn:digits", "digits"):
+        return True
+    has_test = getattr(task, "has_test_split", None)
+    if has_test is not None:  # tasks with their own data layouts answer for themselves
+        return bool(has_test(text, options))
+    path = Path(text)
+    if not path.is_dir():
         return False
+    if has_idx_files(path):
+        return find_idx_pair(path, "test") is not None
+    return {"train", "test"} <= set(split_folders(path))
 
 
 # ----------------------------------------------------------------------------
@@ -267,7 +290,9 @@ class Model:
         import numpy as np
         import torch
 
-        batch = torch.from_numpy(np.stack(arrays)).to(self.device)  # (N, C, H, W)
+        # Text lines differ in width: their preprocessing pads a batch (`stack`).
+        stack = getattr(self.preprocessing, "stack", np.stack)
+        batch = torch.from_numpy(stack(arrays)).to(self.device)  # (N, C, H, W)
         with torch.inference_mode():
             if layer is None:
                 return self.net(batch)

@@ -9,7 +9,7 @@ from convkit.cli.common import print_json
 EPILOG = """\
 examples:
   convkit evaluate runs/lenet/model.convkit --data ../shared/data/mnist
-  convkit evaluate model.convkit --data photos/test --split all --out eval/ --json
+  convkit evaluate model.convkit --data photos/ --out eval/ --json
 """
 
 
@@ -29,7 +29,7 @@ def register(subparsers) -> None:
         "--split",
         default="test",
         help="which split of DATA: test (default; the whole folder when it has no "
-        "test split), train, or all",
+        "test split) or train",
     )
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--out", help="folder for confusion.png and report.json")

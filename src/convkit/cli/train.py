@@ -60,7 +60,7 @@ def register(subparsers) -> None:
     data.add_argument(
         "--augment",
         metavar="LIST",
-        help="augmentations, e.g. 'flip,crop=4,rotate=10,brightness=0.2,contrast=0.2'",
+        help="augmentations, e.g. 'flip,crop=4,rotation=10,scale=0.1,brightness=0.2,contrast=0.2'",
     )
     data.add_argument(
         "--resize",
@@ -172,6 +172,22 @@ def default_data(progress: bool) -> str:
     return "sklearn-digits"
 
 
+def resolve_data(data: str | None, progress: bool) -> str:
+    """The --data argument as a path: `mnist` means the cached copy, downloaded if missing."""
+    if data is None:
+        return default_data(progress)
+    if data.lower() == "mnist":
+        from convkit.data import download_mnist, find_mnist
+
+        found = find_mnist()
+        if found is None:
+            if progress:
+                info("MNIST is not in ~/.cache/convkit/mnist: downloading it (checksums verified)")
+            found = download_mnist()
+        return str(found)
+    return data
+
+
 def run_train(args) -> int:
     from convkit import api
     from convkit.train import TrainConfig
@@ -204,14 +220,14 @@ def run_train(args) -> int:
         from convkit.errors import UsageError
 
         raise UsageError("--resume needs --run-dir: the folder of the run to continue")
-    data = args.data or default_data(progress)
+    data = resolve_data(args.data, progress)
     report = api.fit(
         args.spec,
         data,
         run_dir=args.run_dir,
         config=config,
         options=data_options(args),
-        augment=parse_key_values(args.augment, "--augment") or None,
+        augment=args.augment,
         val_data=args.val_data,
         val_fraction=args.val_fraction,
         resume=args.resume,

@@ -81,8 +81,10 @@ class ClassifyTask(Task):
         activation: str = "softmax",
         label_smoothing: float = 0.0,
         class_weights: list[float] | None = None,
+        input_channels: int = 3,
     ):
         self.num_classes = num_classes
+        self.input_channels = input_channels
         self.labels = list(labels) if labels else [str(i) for i in range(num_classes)]
         self.activation = activation
         self.label_smoothing = label_smoothing
@@ -97,6 +99,7 @@ class ClassifyTask(Task):
             num_classes=int(params["classes"]),
             activation=params.get("activation", "softmax"),
             label_smoothing=float(options.get("label_smoothing", 0.0)),
+            input_channels=spec.input.channels,
         )
 
     # -- training -----------------------------------------------------------
@@ -163,9 +166,15 @@ class ClassifyTask(Task):
         else:
             from convkit.data import open_image_dataset
 
-            dataset = open_image_dataset(path, split=split, options=options)
+            image_options = {"channels": self.input_channels}
+            if self._labels_known():  # keep the trained model's label order
+                image_options["classes"] = self.labels
+            dataset = open_image_dataset(path, split=split, options=image_options)
         self._adopt_labels(list(dataset.classes), path)
         return dataset
+
+    def _labels_known(self) -> bool:
+        return self.labels != [str(i) for i in range(self.num_classes)]
 
     def _adopt_labels(self, classes: list[str], path: str) -> None:
         if len(classes) != self.num_classes:
@@ -174,7 +183,7 @@ class ClassifyTask(Task):
                 f"{len(classes)} ({', '.join(classes[:8])}{'…' if len(classes) > 8 else ''}): "
                 f"set `classes: {len(classes)}` in the output layer"
             )
-        if self.labels != [str(i) for i in range(self.num_classes)] and self.labels != classes:
+        if self._labels_known() and self.labels != classes:
             raise DataError(
                 f"the classes in {path} ({', '.join(classes)}) differ from the model's "
                 f"({', '.join(self.labels)})"
@@ -210,6 +219,7 @@ class ClassifyTask(Task):
             "num_classes": self.num_classes,
             "labels": self.labels,
             "activation": self.activation,
+            "input_channels": self.input_channels,
         }
 
     @classmethod
@@ -218,6 +228,7 @@ class ClassifyTask(Task):
             num_classes=int(data["num_classes"]),
             labels=data.get("labels"),
             activation=data.get("activation", "softmax"),
+            input_channels=int(data.get("input_channels", 3)),
         )
 
 
