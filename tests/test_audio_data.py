@@ -90,8 +90,24 @@ def test_class_folders_mixed_rates_and_lengths(class_folders):
     report = dataset.scan(progress=False)
     assert report.sample_rates == {8000: 4, 16000: 2} and report.bad == []
     assert not has_test_split(class_folders)
-    with pytest.raises(UsageError, match="no held-out split is defined"):
-        open_audio_dataset(class_folders, "test")
+    assert len(open_audio_dataset(class_folders, "test", {"quiet": True})) == 6  # no split: all
+
+
+def test_train_and_test_folders_are_the_splits(tmp_path):
+    for split, count in (("train", 3), ("test", 1)):
+        for label in ("up", "down"):
+            (tmp_path / split / label).mkdir(parents=True)
+            for k in range(count):
+                write_tone(tmp_path / split / label / f"{k}.wav")
+    (tmp_path / "test" / "left").mkdir()  # a class seen only in test still orders both
+    write_tone(tmp_path / "test" / "left" / "0.wav")
+    train = open_audio_dataset(tmp_path, "train")
+    test = open_audio_dataset(tmp_path, "test")
+    assert train.classes == test.classes == ["down", "left", "up"]
+    assert (len(train), len(test)) == (6, 3) and has_test_split(tmp_path)
+    assert all("train" in str(p) for p in train.paths)
+    with pytest.raises(DataError, match="has no val/ folder"):
+        open_audio_dataset(tmp_path, "val")
 
 
 def test_flat_folder_without_pattern_says_what_to_pass(tmp_path):

@@ -35,7 +35,7 @@ from convkit.audio.preprocessing import AudioPreprocessing
 from convkit.audio.specaugment import SpecAugment
 from convkit.errors import DataError, UsageError
 
-SPLITS = ("train", "test", "all")
+SPLITS = ("train", "val", "test", "all")
 
 
 def is_audio_folder(path: str | Path) -> bool:
@@ -230,13 +230,53 @@ class AudioDataset:
         )
 
 
+def _split_folders(root: Path) -> dict[str, Path]:
+    """root/train, root/val, root/test when root/train exists: the split is the folder."""
+    children = {child.name.lower(): child for child in root.iterdir() if child.is_dir()}
+    if "train" not in children:
+        return {}
+    return {name: children[name] for name in SPLITS if name in children}
+
+
+def _base_of(file: Path, root: Path, split_dirs: dict[str, Path]) -> Path:
+    for folder in split_dirs.values():
+        if folder in file.parents:
+            return folder
+    return root
+
+
+def _keep_for_split(root, split, split_dirs, origins, fields, pattern, test_where, notes):
+    """Which files belong to ``split``: by split folder, by ``test_where``, or all of them."""
+    if split == "all":
+        return [True] * len(fields)
+    if split_dirs:
+        if split not in split_dirs:
+            raise DataError(
+                f"{root}: has no {split}/ folder (found {', '.join(sorted(split_dirs))})"
+            )
+        return [origin == split_dirs[split].name for origin in origins]
+    if test_where is None:
+        if split == "test":
+            notes.append(
+                f"{root} defines no test split (no test/ folder, no test_where): using every recording"
+            )
+        return [True] * len(fields)
+    available = pattern.fields if pattern else ["label", "name"]
+    condition = SplitCondition(str(test_where), available)
+    in_test = [condition.holds(f) for f in fields]
+    keep = in_test if split == "test" else [not t for t in in_test]
+    if not any(keep):
+        raise DataError(f"{root}: test_where {test_where!r} leaves the {split} split empty")
+    return keep
+
+
 def has_test_split(path: str | Path, options: dict | None = None) -> bool:
     """Whether recordings at ``path`` have a held-out split: ``test_where``, or FSDD naming."""
     options = options or {}
     root = Path(path)
     if not root.is_dir():
         return False
-    if options.get("test_where"):
+    if options.get("test_where") or "test" in _split_folders(root):
         return True
     files = _list_recordings(root)
     in_subfolders = bool(files) and all(p.parent != root for p in files)
@@ -253,7 +293,11 @@ def _list_recordings(root: Path) -> list[Path]:
 def open_audio_dataset(
     path: str | Path, split: str | None = "all", options: dict | None = None
 ) -> AudioDataset:
-    """Open a folder of recordings; ``split`` is "train", "test" or "all".
+    """Open a folder of recordings; ``split`` is "train", "val", "test" or "all".
+
+    Splits come from train/, val/, test/ subfolders when there are any, else
+    from ``test_where`` (FSDD's official one by default); with neither, every
+    split is the whole folder.
 
     ``options``: ``label_pattern`` (labels from file names, e.g.
     ``{label}_{speaker}_{index}.wav``), ``test_where`` (held-out files, e.g.
@@ -272,12 +316,15 @@ def open_audio_dataset(
         raise DataError(f"{root}: no .wav/.flac/.ogg recordings found (looked in subfolders too)")
 
     notes: list[str] = []
+    split_dirs = _split_folders(root)
+    # Each file's folder of origin: root itself, or root/train, root/test… when present.
+    bases = [_base_of(file, root, split_dirs) for file in files]
     pattern_text = options.get("label_pattern")
     test_where = options.get("test_where")
-    in_subfolders = all(p.parent != root for p in files)
+    in_subfolders = all(file.parent != base for file, base in zip(files, bases, strict=True))
     if pattern_text is None and not in_subfolders and looks_like_fsdd([p.stem for p in files]):
         pattern_text = FSDD_PATTERN
-        if test_where is None:
+        if test_where is None and not split_dirs:
             test_where = FSDD_TEST_WHERE
             notes.append(
                 "recognised the Free Spoken Digit Dataset naming {label}_{speaker}_{index}: "
@@ -293,18 +340,20 @@ def open_audio_dataset(
     paths: list[Path] = []
     labels: list[str] = []
     fields: list[dict[str, str]] = []
+    origins: list[str | None] = []  # the split folder each file came from
     unmatched: list[str] = []
-    for file in files:
+    for file, base in zip(files, bases, strict=True):
         if pattern is not None:
             parsed = pattern.parse(file.name, file.stem)
             if parsed is None:
                 unmatched.append(file.name)
                 continue
         else:
-            parsed = {"label": file.relative_to(root).parts[0], "name": file.stem}
+            parsed = {"label": file.relative_to(base).parts[0], "name": file.stem}
         paths.append(file)
         labels.append(parsed["label"])
         fields.append(parsed)
+        origins.append(base.name if base != root else None)
     if unmatched:
         notes.append(
             f"{len(unmatched)} file(s) do not follow label_pattern {pattern_text!r} and are left out, "
@@ -313,22 +362,7 @@ def open_audio_dataset(
     if not paths:
         raise DataError(f"{root}: no file name follows label_pattern {pattern_text!r}")
     classes = natural_sort(set(labels))  # from every split, so train and test agree
-
-    keep = [True] * len(paths)
-    if split != "all":
-        if test_where is None:
-            if split == "test":
-                raise UsageError(
-                    f"{root}: no held-out split is defined; pass test_where (e.g. 'index<5') "
-                    "with a label_pattern that names the field"
-                )
-        else:
-            available = pattern.fields if pattern else ["label", "name"]
-            condition = SplitCondition(str(test_where), available)
-            in_test = [condition.holds(f) for f in fields]
-            keep = in_test if split == "test" else [not t for t in in_test]
-            if not any(keep):
-                raise DataError(f"{root}: test_where {test_where!r} leaves the {split} split empty")
+    keep = _keep_for_split(root, split, split_dirs, origins, fields, pattern, test_where, notes)
 
     dataset = AudioDataset(
         root,
