@@ -43,10 +43,7 @@ class TensorBoardCallback(Callback):
                 "pip install 'convkit[tensorboard]'"
             ) from error
         self.log_dir = self.log_dir or Path(trainer.run_dir) / "tensorboard"
-        # purge_step drops events a resumed run is about to write again.
-        self.writer = SummaryWriter(
-            str(self.log_dir), purge_step=getattr(trainer, "epoch", 0) or None
-        )
+        self.writer = SummaryWriter(str(self.log_dir))
 
     def on_batch_end(self, trainer, step: int, loss) -> None:
         # .item() waits for the GPU, so the loss is read only every loss_every steps.
