@@ -1,0 +1,153 @@
+"""Decode image files with OpenCV into uint8 (H, W, C) arrays in RGB order.
+
+Every image that enters convkit comes through ``read_image``: JPEG, PNG, BMP,
+WebP, TIFF (and GIF/PNM where OpenCV reads them), in grayscale, RGB, RGBA or
+16 bits, converted to the depth the network declares (1 or 3 channels).
+Anything that is not a usable image raises ``DataError`` naming the file and
+the reason, so a scan can list it and a training run can skip it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from convkit.data.image_header import looks_truncated, read_header
+from convkit.errors import DataError
+
+# Default ceiling on declared pixels (width x height): 100 megapixels is a
+# 10,000 x 10,000 photo; beyond that a file is almost surely a decompression
+# bomb. Raise it with CONVKIT_MAX_IMAGE_PIXELS or the max_pixels argument.
+DEFAULT_MAX_PIXELS = 100_000_000
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm", ".pbm")
+
+
+def max_image_pixels() -> int:
+    value = os.environ.get("CONVKIT_MAX_IMAGE_PIXELS")
+    if not value:
+        return DEFAULT_MAX_PIXELS
+    try:
+        return int(value)
+    except ValueError as error:
+        raise DataError(
+            f"CONVKIT_MAX_IMAGE_PIXELS must be a whole number. Received: {value!r}"
+        ) from error
+
+
+def read_bytes(source: str | os.PathLike | bytes) -> tuple[bytes, str]:
+    """The encoded bytes and a name to show in messages."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        return bytes(source), "<bytes>"
+    path = Path(source)
+    try:
+        return path.read_bytes(), str(path)
+    except FileNotFoundError as error:
+        raise DataError(f"{path}: file not found") from error
+    except IsADirectoryError as error:
+        raise DataError(f"{path}: is a folder, expected an image file") from error
+    except OSError as error:
+        raise DataError(f"{path}: cannot read ({error.strerror or error})") from error
+
+
+def read_image(
+    source: str | os.PathLike | bytes, channels: int = 3, max_pixels: int | None = None
+) -> np.ndarray:
+    """Decode an image file (or its bytes) into uint8 (H, W, channels), RGB order.
+
+    ``channels`` is 1 (grey) or 3 (RGB). Alpha is composited over white, as a
+    transparent image shows on a page; 16-bit and float images are scaled to
+    0-255. Raises DataError for empty, truncated, non-image or oversized input.
+    """
+    if channels not in (1, 3):
+        raise DataError(f"channels must be 1 or 3. Received: channels={channels}")
+    data, name = read_bytes(source)
+    return decode_image(data, channels, name=name, max_pixels=max_pixels)
+
+
+def decode_image(
+    data: bytes, channels: int = 3, name: str = "<bytes>", max_pixels: int | None = None
+) -> np.ndarray:
+    import cv2
+
+    if not data:
+        raise DataError(f"{name}: empty file (0 bytes)")
+    header = read_header(data)
+    if header is None:
+        raise DataError(
+            f"{name}: not an image (unknown format; expected JPEG, PNG, BMP, WebP or TIFF)"
+        )
+    limit = max_image_pixels() if max_pixels is None else max_pixels
+    if header.width is not None and header.height is not None:
+        if header.width * header.height > limit:
+            raise DataError(
+                f"{name}: image too large ({header.width}x{header.height} = "
+                f"{header.width * header.height:,} pixels, limit {limit:,}; "
+                "raise CONVKIT_MAX_IMAGE_PIXELS if the file is trusted)"
+            )
+        if header.width == 0 or header.height == 0:
+            raise DataError(f"{name}: image has zero size ({header.width}x{header.height})")
+    if looks_truncated(data, header.format):
+        raise DataError(f"{name}: truncated {header.format.upper()} file (no end marker)")
+
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    if header.format == "jpeg":
+        # JPEG has no alpha and is 8-bit; IMREAD_COLOR/GRAYSCALE also applies
+        # the EXIF orientation so phone photos come out upright.
+        flag = cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR
+    else:
+        flag = cv2.IMREAD_UNCHANGED  # keep alpha and 16 bits, converted below
+    try:
+        image = cv2.imdecode(buffer, flag)
+    except cv2.error as error:
+        raise DataError(
+            f"{name}: cannot decode {header.format.upper()} ({_first_line(error)})"
+        ) from error
+    if image is None or image.size == 0:
+        raise DataError(f"{name}: corrupt or unsupported {header.format.upper()} data")
+    return to_depth(image, channels)
+
+
+def to_depth(image: np.ndarray, channels: int) -> np.ndarray:
+    """Turn an OpenCV image (BGR/BGRA/grey, any depth) into uint8 (H, W, channels) RGB."""
+    import cv2
+
+    image = _to_uint8(image)
+    if image.ndim == 2:
+        image = image[:, :, None]
+    if image.shape[2] == 4:  # composite over white, in float to keep the blend exact
+        alpha = image[:, :, 3:4].astype(np.float32) / 255.0
+        color = image[:, :, :3].astype(np.float32)
+        image = np.clip(color * alpha + 255.0 * (1.0 - alpha) + 0.5, 0, 255).astype(np.uint8)
+    if image.shape[2] == 1:
+        if channels == 1:
+            return np.ascontiguousarray(image)
+        return np.ascontiguousarray(np.repeat(image, 3, axis=2))
+    if image.shape[2] == 2:  # grey + alpha, rare in the wild (16-bit PNG "LA")
+        image = image[:, :, :1]
+        return image if channels == 1 else np.repeat(image, 3, axis=2)
+    if channels == 1:
+        return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)[:, :, None]
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def _to_uint8(image: np.ndarray) -> np.ndarray:
+    if image.dtype == np.uint8:
+        return image
+    if image.dtype == np.uint16:
+        # 65535 -> 255 with rounding: (v + 128) / 257
+        return ((image.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    if image.dtype in (np.float32, np.float64):
+        return np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    if image.dtype == np.int8:
+        return (image.astype(np.int16) + 128).astype(np.uint8)
+    if image.dtype == np.int16:
+        return ((image.astype(np.int32) + 32768 + 128) // 257).astype(np.uint8)
+    raise DataError(f"unsupported pixel type {image.dtype}")
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip().splitlines()
+    return text[-1].strip() if text else type(error).__name__

@@ -1,0 +1,276 @@
+"""How a decoded image becomes a network input; travels in the model file.
+
+``Preprocessing`` does two things, in this order:
+
+1. ``fit``: uint8 (h, w, c) -> uint8 (height, width, channels) — depth
+   conversion, resize policy (stretch, letterbox, center_crop), channel order.
+2. ``normalise``: uint8 -> float32 (C, H, W) as ``(pixel * scale - mean) / std``.
+
+Augmentation (convkit.data.augment) runs between the two, on uint8 at the
+network's size. Batches normalise whole tensors at once (``normalise_batch``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from convkit.errors import DataError
+
+RESIZE_POLICIES = ("stretch", "letterbox", "center_crop")
+CHANNEL_ORDERS = ("rgb", "bgr")
+
+# Named normalisations a user may write instead of numbers (--mean imagenet).
+MEAN_PRESETS = {"imagenet": (0.485, 0.456, 0.406), "mnist": (0.1307,), "none": (0.0,)}
+STD_PRESETS = {"imagenet": (0.229, 0.224, 0.225), "mnist": (0.3081,), "none": (1.0,)}
+
+
+@dataclass
+class Preprocessing:
+    """Decode-to-tensor recipe for images; ``kind`` is "image"."""
+
+    height: int
+    width: int
+    channels: int = 3
+    resize: str = "stretch"
+    scale: float = 1.0 / 255.0
+    mean: tuple[float, ...] = field(default=(0.0,))
+    std: tuple[float, ...] = field(default=(1.0,))
+    channel_order: str = "rgb"
+    kind: str = "image"
+
+    def __post_init__(self):
+        for name in ("height", "width"):
+            value = getattr(self, name)
+            if not isinstance(value, int | np.integer) or value < 1:
+                raise DataError(
+                    f"`{name}` must be a positive whole number. Received: {name}={value!r}"
+                )
+        if self.channels not in (1, 3):
+            raise DataError(f"`channels` must be 1 or 3. Received: channels={self.channels!r}")
+        if self.resize not in RESIZE_POLICIES:
+            raise DataError(
+                f"`resize` must be one of {', '.join(RESIZE_POLICIES)}. Received: resize={self.resize!r}"
+            )
+        if self.channel_order not in CHANNEL_ORDERS:
+            raise DataError(
+                f"`channel_order` must be rgb or bgr. Received: channel_order={self.channel_order!r}"
+            )
+        self.height, self.width = int(self.height), int(self.width)
+        self.mean = _per_channel("mean", self.mean, self.channels, MEAN_PRESETS)
+        self.std = _per_channel("std", self.std, self.channels, STD_PRESETS)
+        if any(s <= 0 for s in self.std):
+            raise DataError(f"`std` must be positive. Received: std={list(self.std)}")
+        if not math.isfinite(self.scale) or self.scale <= 0:
+            raise DataError(f"`scale` must be positive. Received: scale={self.scale!r}")
+
+    # ----- construction ---------------------------------------------------
+
+    @classmethod
+    def for_spec(
+        cls, spec, resize: str = "stretch", mean=None, std=None, **options
+    ) -> Preprocessing:
+        """The preprocessing that feeds ``spec.input`` (a Volume: height, width, channels)."""
+        volume = spec.input
+        return cls(
+            height=volume.height,
+            width=volume.width,
+            channels=volume.channels,
+            resize=resize,
+            mean=(0.0,) if mean is None else mean,
+            std=(1.0,) if std is None else std,
+            **options,
+        )
+
+    def to_dict(self) -> dict:
+        return {
+            "kind": "image",
+            "height": self.height,
+            "width": self.width,
+            "channels": self.channels,
+            "resize": self.resize,
+            "scale": self.scale,
+            "mean": list(self.mean),
+            "std": list(self.std),
+            "channel_order": self.channel_order,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Preprocessing:
+        d = dict(d)
+        kind = d.pop("kind", "image")
+        if kind != "image":
+            raise DataError(f"not an image preprocessing (kind={kind!r})")
+        known = {"height", "width", "channels", "resize", "scale", "mean", "std", "channel_order"}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise DataError(f"unknown image preprocessing keys: {', '.join(unknown)}")
+        return cls(**d)
+
+    # ----- one image ------------------------------------------------------
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.height, self.width
+
+    def fit(self, image: np.ndarray) -> np.ndarray:
+        """uint8 (h, w, c) -> uint8 (height, width, channels) in the model's channel order."""
+        image = _to_channels(image, self.channels)
+        h, w = image.shape[:2]
+        if (h, w) != (self.height, self.width):
+            image = _RESIZERS[self.resize](image, self.height, self.width)
+            if image.ndim == 2:  # cv2.resize drops a single channel axis
+                image = image[:, :, None]
+        if self.channel_order == "bgr" and self.channels == 3:
+            image = image[:, :, ::-1]
+        return np.ascontiguousarray(image)
+
+    def normalise(self, image: np.ndarray) -> np.ndarray:
+        """uint8 (H, W, C) -> float32 (C, H, W)."""
+        multiplier, offset = self._affine()
+        out = image.astype(np.float32) * multiplier + offset  # (H, W, C)
+        return np.ascontiguousarray(out.transpose(2, 0, 1))
+
+    def apply(self, image: np.ndarray) -> np.ndarray:
+        """Decoded uint8 (h, w, c) -> network input float32 (C, H, W)."""
+        return self.normalise(self.fit(image))
+
+    def load(self, source) -> np.ndarray:
+        """A path or encoded bytes -> float32 (C, H, W), ready to stack into a batch."""
+        from convkit.data.decode import read_image
+
+        return self.apply(read_image(source, self.channels))
+
+    # ----- whole batches (torch) -------------------------------------------
+
+    def normalise_batch(self, images):
+        """uint8 tensor (N, H, W, C) -> float32 (N, C, H, W), channels_last memory.
+
+        The permute of a contiguous NHWC tensor *is* channels_last NCHW, so the
+        only work is one conversion and one fused multiply-add over the pixels.
+        """
+        import torch
+
+        x = images.permute(0, 3, 1, 2).to(torch.float32)  # (N, C, H, W), NHWC strides kept
+        return self.normalise_nchw(x)
+
+    def normalise_nchw(self, x):
+        """float tensor (N, C, H, W) in 0..255 -> normalised float32, channels_last."""
+        import torch
+
+        multiplier, offset = self._affine()
+        x = x.contiguous(memory_format=torch.channels_last)
+        if not offset.any() and (multiplier == multiplier[0]).all():
+            return x.mul_(float(multiplier[0]))  # x is our own buffer: scale in place
+        m = torch.from_numpy(multiplier).view(1, -1, 1, 1)
+        b = torch.from_numpy(offset).view(1, -1, 1, 1)
+        return torch.addcmul(b, x, m).contiguous(memory_format=torch.channels_last)
+
+    def _affine(self) -> tuple[np.ndarray, np.ndarray]:
+        # (p * scale - mean) / std == p * (scale / std) + (-mean / std)
+        mean = np.asarray(self.mean, dtype=np.float64)
+        std = np.asarray(self.std, dtype=np.float64)
+        return (self.scale / std).astype(np.float32), (-mean / std).astype(np.float32)
+
+
+def preprocessing_from_dict(d: dict):
+    """Rebuild a model file's preprocessing: "image" here, "audio" in convkit.audio."""
+    if not isinstance(d, dict) or "kind" not in d:
+        raise DataError("a preprocessing must be a dict with a 'kind' key ('image' or 'audio')")
+    kind = d["kind"]
+    if kind == "image":
+        return Preprocessing.from_dict(d)
+    if kind == "audio":
+        from convkit.audio import AudioPreprocessing
+
+        return AudioPreprocessing.from_dict(d)
+    if kind == "textline":  # OCR: height normalised, width kept (convkit.ocr)
+        from convkit.ocr.preprocess import TextLinePreprocessing
+
+        return TextLinePreprocessing.from_dict(d)
+    if kind == "detect-letterbox":  # detection: letterboxed, boxes mapped back (convkit.detect)
+        from convkit.detect.preprocess import DetectPreprocessing
+
+        return DetectPreprocessing.from_dict(d)
+    raise DataError(f"unknown preprocessing kind {kind!r}; expected 'image' or 'audio'")
+
+
+def _per_channel(name: str, value, channels: int, presets: dict) -> tuple[float, ...]:
+    if isinstance(value, str):
+        if value.lower() not in presets:
+            raise DataError(
+                f"`{name}` preset must be one of {', '.join(presets)}. Received: {name}={value!r}"
+            )
+        value = presets[value.lower()]
+    values = (float(value),) if isinstance(value, int | float) else tuple(float(v) for v in value)
+    if len(values) == channels:
+        return values
+    if len(values) == 1:
+        return values * channels
+    if channels == 1 and len(values) == 3:  # an RGB preset on a grey network: use the average
+        return (sum(values) / 3.0,)
+    raise DataError(
+        f"`{name}` needs 1 or {channels} values (one per channel). Received: {name}={list(values)}"
+    )
+
+
+def _to_channels(image: np.ndarray, channels: int) -> np.ndarray:
+    import cv2
+
+    if image.ndim == 2:
+        image = image[:, :, None]
+    have = image.shape[2]
+    if have == channels:
+        return image
+    if have == 1 and channels == 3:
+        return np.repeat(image, 3, axis=2)
+    if have == 3 and channels == 1:
+        return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[:, :, None]
+    raise DataError(f"cannot turn a {have}-channel image into {channels} channels")
+
+
+def _interpolation(src_h: int, src_w: int, dst_h: int, dst_w: int) -> int:
+    import cv2
+
+    # INTER_AREA averages when shrinking (no aliasing); linear when enlarging
+    return cv2.INTER_AREA if dst_h * dst_w < src_h * src_w else cv2.INTER_LINEAR
+
+
+def _stretch(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    import cv2
+
+    h, w = image.shape[:2]
+    return cv2.resize(image, (width, height), interpolation=_interpolation(h, w, height, width))
+
+
+def _letterbox(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Fit the whole image inside, keep its aspect ratio, pad the rest with black."""
+    import cv2
+
+    h, w = image.shape[:2]
+    ratio = min(height / h, width / w)
+    new_h, new_w = max(1, round(h * ratio)), max(1, round(w * ratio))
+    resized = cv2.resize(image, (new_w, new_h), interpolation=_interpolation(h, w, new_h, new_w))
+    if resized.ndim == 2:
+        resized = resized[:, :, None]
+    out = np.zeros((height, width, image.shape[2]), dtype=np.uint8)
+    top, left = (height - new_h) // 2, (width - new_w) // 2
+    out[top : top + new_h, left : left + new_w] = resized
+    return out
+
+
+def _center_crop(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Scale so the image covers the target, keep its aspect ratio, cut the centre."""
+    import cv2
+
+    h, w = image.shape[:2]
+    ratio = max(height / h, width / w)
+    new_h, new_w = max(height, round(h * ratio)), max(width, round(w * ratio))
+    resized = cv2.resize(image, (new_w, new_h), interpolation=_interpolation(h, w, new_h, new_w))
+    top, left = (new_h - height) // 2, (new_w - width) // 2
+    return resized[top : top + height, left : left + width]
+
+
+_RESIZERS = {"stretch": _stretch, "letterbox": _letterbox, "center_crop": _center_crop}
