@@ -19,7 +19,9 @@ def draw_detections(image: np.ndarray, detections: list[dict]) -> np.ndarray:
     """
     import cv2
 
-    canvas = np.ascontiguousarray(image.copy() if image.shape[2] == 3 else np.repeat(image, 3, axis=2))
+    canvas = np.ascontiguousarray(
+        image.copy() if image.shape[2] == 3 else np.repeat(image, 3, axis=2)
+    )
     thickness = max(1, round(min(canvas.shape[:2]) / 250))
     scale = max(0.35, min(canvas.shape[:2]) / 700)
     for detection in detections:
@@ -32,5 +34,14 @@ def draw_detections(image: np.ndarray, detections: list[dict]) -> np.ndarray:
         (width, height), baseline = cv2.getTextSize(caption, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
         top = y1 - height - baseline if y1 - height - baseline >= 0 else y1
         cv2.rectangle(canvas, (x1, top), (x1 + width, top + height + baseline), color, -1)
-        cv2.putText(canvas, caption, (x1, top + height), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
+        cv2.putText(
+            canvas,
+            caption,
+            (x1, top + height),
+            cv2.FONT_HERSHEY_SIMPLEX,
+            scale,
+            (255, 255, 255),
+            1,
+            cv2.LINE_AA,
+        )
     return canvas
