@@ -175,3 +175,20 @@ def test_text_probability_sums_alignments():
     [p_aa] = text_probability(probs.log(), [[1, 1]])  # needs 3 steps: impossible in 2
     assert (p_empty, p_a, p_aa) == (pytest.approx(0.36), pytest.approx(0.64), 0.0)
     assert math.isclose(p_empty + p_a, 1.0, rel_tol=1e-5)
+
+
+def test_wide_beam_finds_the_most_probable_text_by_brute_force():
+    import itertools
+
+    torch.manual_seed(3)
+    for _ in range(5):
+        log_probs = (torch.randn(4, 3) * 2).log_softmax(-1)  # T=4 steps, blank + 2 symbols
+        totals: dict[tuple, float] = {}
+        for path in itertools.product(range(3), repeat=4):
+            p = math.exp(sum(float(log_probs[t, c]) for t, c in enumerate(path)))
+            text = tuple(collapse(path))
+            totals[text] = totals.get(text, 0.0) + p
+        best_text = max(totals, key=totals.get)
+        assert tuple(beam_decode_one(log_probs.numpy(), beam=50)) == best_text
+        [p] = text_probability(log_probs[None], [list(best_text)])
+        assert p == pytest.approx(totals[best_text], abs=1e-5)
