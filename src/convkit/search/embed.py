@@ -91,6 +91,24 @@ class ModelEmbedder:
             features = torch.nn.functional.normalize(features, dim=1)
         return features.cpu().numpy().astype(np.float32)
 
+    def embed_images(
+        self, images, batch_size: int = DEFAULT_BATCH_SIZE, progress: bool = False
+    ) -> np.ndarray:
+        """Decoded images in memory, each (H, W, C) uint8, -> (N, D) float32 unit vectors."""
+        from tqdm import tqdm
+
+        chunks = []
+        for start in tqdm(
+            range(0, len(images), batch_size),
+            desc="embedding",
+            unit="batch",
+            disable=not progress,
+            leave=False,
+        ):
+            batch = [self.model.prepare(image) for image in images[start : start + batch_size]]
+            chunks.append(self.embed_arrays(np.stack(batch)))  # (B, C, H, W) in
+        return np.concatenate(chunks) if chunks else np.zeros((0, 0), np.float32)
+
     def embed_files(
         self,
         paths: list[str],

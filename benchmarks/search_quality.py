@@ -1,0 +1,154 @@
+"""Photo-search quality on MNIST: precision@10, k-means NMI, planted near-duplicates.
+
+    convkit train examples/lenet.yaml --data ../shared/data/mnist --epochs 3 --run-dir runs/lenet
+    nice python benchmarks/search_quality.py --model runs/lenet/model.convkit
+
+1. Gallery = the 10,000 MNIST test digits, embedded in memory by the model
+   (default layer: the one before the classifier). Each digit queries the
+   other 9,999: precision@10 = share of the 10 nearest that are the same digit.
+2. k-means with K=10 on the same vectors: NMI against the true digits.
+3. Near-duplicates, through files and the real `convkit index` pipeline: a
+   folder of test digits where some have planted copies — re-encoded as JPEG,
+   resized, slightly cropped — and `find_duplicates` must pair each copy with
+   its original (pairwise precision and recall over every pair in a group).
+Targets (issue 5): precision@10 >= 0.98, NMI >= 0.9, duplicates P and R >= 0.95.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def precision_at_10(vectors: np.ndarray, labels: np.ndarray) -> float:
+    from convkit.search import ModelSource, SearchIndex
+
+    index = SearchIndex.create(
+        vectors, [str(n) for n in range(len(vectors))], ModelSource("", "", "")
+    )
+    _, rows = index.neighbours(vectors, 11)  # (N, 11), the query itself among them
+    hits = 0
+    for query, found in enumerate(rows):
+        others = [row for row in found if row != query][:10]
+        hits += int(np.sum(labels[others] == labels[query]))
+    return hits / (10 * len(vectors))
+
+
+def plant_duplicates(images, folder: Path, originals: int, planted: int, seed: int):
+    """Write ``originals`` digits as PNG; give ``planted`` of them 3 edited copies each.
+
+    Returns the true duplicate pairs as a set of frozensets of resolved paths.
+    """
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(len(images), originals, replace=False)
+    truth = set()
+    for number, image_number in enumerate(chosen):
+        image = images[image_number]  # (28, 28) uint8
+        original = folder / f"{image_number:05d}.png"
+        cv2.imwrite(str(original), image)
+        if number >= planted:
+            continue
+        copies = [
+            folder / "copies" / f"{image_number:05d}_jpeg70.jpg",
+            folder / "copies" / f"{image_number:05d}_resized.png",
+            folder / "copies" / f"{image_number:05d}_crop.png",
+        ]
+        copies[0].parent.mkdir(exist_ok=True)
+        cv2.imwrite(str(copies[0]), image, [cv2.IMWRITE_JPEG_QUALITY, 70])
+        side = int(rng.choice([20, 36, 48, 64]))  # down- or up-scaled
+        cv2.imwrite(str(copies[1]), cv2.resize(image, (side, side), interpolation=cv2.INTER_AREA))
+        top, left, bottom, right = rng.integers(0, 2, 4)  # 0-1 px off each side
+        cv2.imwrite(str(copies[2]), image[top : 28 - bottom, left : 28 - right])
+        group = [str(path.resolve()) for path in [original, *copies]]
+        truth |= {frozenset(pair) for pair in itertools.combinations(group, 2)}
+    return truth
+
+
+def pair_scores(groups, truth) -> tuple[float, float]:
+    found = {frozenset(pair) for group in groups for pair in itertools.combinations(group.paths, 2)}
+    correct = len(found & truth)
+    return correct / max(len(found), 1), correct / max(len(truth), 1)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", required=True, help="LeNet trained on MNIST train")
+    parser.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "mnist"))
+    parser.add_argument("--layer", default=None)
+    parser.add_argument("--originals", type=int, default=2000, help="digits in the duplicate test")
+    parser.add_argument("--planted", type=int, default=200, help="of which get 3 copies each")
+    parser.add_argument("--thresholds", default="0.95,0.97,0.98,0.99,0.995")
+    parser.add_argument("--json", help="also write the results here")
+    args = parser.parse_args(argv)
+
+    from sklearn.metrics import normalized_mutual_info_score
+
+    from convkit.data import read_idx
+    from convkit.search import ModelEmbedder, build_index, find_duplicates
+    from convkit.search.cluster import kmeans_labels
+
+    data = Path(args.data)
+    images = read_idx(data / "t10k-images-idx3-ubyte.gz")  # (10000, 28, 28) uint8
+    labels = read_idx(data / "t10k-labels-idx1-ubyte.gz").astype(np.int64)
+    embedder = ModelEmbedder(args.model, layer=args.layer)
+    results = {"model": str(args.model), "layer": embedder.layer}
+
+    start = time.perf_counter()
+    vectors = embedder.embed_images(images[..., None], batch_size=256, progress=True)
+    seconds = time.perf_counter() - start
+    results["embed_in_memory_img_per_s"] = round(len(images) / seconds, 1)
+    print(
+        f"embedded {len(images)} digits ({vectors.shape[1]}-d, layer {embedder.layer}) "
+        f"in {seconds:.1f}s = {len(images) / seconds:.0f} img/s",
+        file=sys.stderr,
+    )
+
+    results["precision_at_10"] = round(precision_at_10(vectors, labels), 4)
+    print(f"precision@10: {results['precision_at_10']}", file=sys.stderr)
+    clusters = kmeans_labels(vectors, 10, seed=0)
+    results["kmeans10_nmi"] = round(float(normalized_mutual_info_score(labels, clusters)), 4)
+    print(f"k-means K=10 NMI: {results['kmeans10_nmi']}", file=sys.stderr)
+
+    with tempfile.TemporaryDirectory() as temporary:
+        folder = Path(temporary) / "gallery"
+        folder.mkdir()
+        truth = plant_duplicates(images, folder, args.originals, args.planted, seed=1)
+        start = time.perf_counter()
+        index = build_index(args.model, folder, layer=args.layer, progress=True)
+        seconds = time.perf_counter() - start
+        results["index_files_img_per_s"] = round(len(index) / seconds, 1)
+        print(
+            f"indexed {len(index)} files in {seconds:.1f}s "
+            f"({len(index) / seconds:.0f} img/s incl. decoding)",
+            file=sys.stderr,
+        )
+        results["duplicates"] = {"files": len(index), "true_pairs": len(truth), "by_threshold": {}}
+        for threshold in [float(t) for t in args.thresholds.split(",")]:
+            precision, recall = pair_scores(find_duplicates(index, threshold), truth)
+            results["duplicates"]["by_threshold"][str(threshold)] = {
+                "precision": round(precision, 4),
+                "recall": round(recall, 4),
+            }
+            print(
+                f"duplicates @ {threshold}: precision {precision:.4f} recall {recall:.4f}",
+                file=sys.stderr,
+            )
+    print(json.dumps(results, indent=2))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
