@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "convkit.cli.viz",
     "convkit.cli.serve",
     "convkit.cli.ocr",
+    "convkit.cli.detect",
 ]
 
 EPILOG = """\

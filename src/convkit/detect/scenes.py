@@ -10,6 +10,7 @@ tests, benchmarks and the quickstart.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -152,6 +153,8 @@ def generate_scenes(
         )
     if not 1 <= classes <= len(SHAPES):
         raise UsageError(f"--classes must be between 1 and {len(SHAPES)}. Received: {classes}")
+    if max_objects < 1:
+        raise UsageError(f"--max-objects must be >= 1. Received: {max_objects}")
     if count < 1 or size < 32:
         raise UsageError(
             f"--count must be >= 1 and --size >= 32. Received: count={count}, size={size}"
@@ -167,7 +170,7 @@ def generate_scenes(
         "categories": [{"id": i + 1, "name": n} for i, n in enumerate(names)],
     }
     rng = np.random.default_rng(seed)
-    for index in tqdm(range(count), desc="scenes", disable=not progress, file=None):
+    for index in tqdm(range(count), desc="scenes", disable=not progress, file=sys.stderr):
         image, boxes, labels = make_scene(rng, size, classes, max_objects)
         stem = f"scene_{index:05d}"
         cv2.imwrite(str(image_dir / f"{stem}.png"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
