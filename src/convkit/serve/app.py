@@ -111,7 +111,9 @@ def create_app(
     def predict(file: UploadFile = File(...), k: int = Form(5)) -> dict:
         from convkit.serve.predictions import predict as predict_upload
 
-        return predict_upload(view, prepare(file), k)
+        data = read_limited(file.file, limits)
+        check_upload(data, view.input_kind, limits)
+        return predict_upload(view, data, view.prepare(data), k)
 
     @app.post("/featuremaps", summary="Activation-map grids per conv/pool layer, as base64 PNGs")
     def featuremaps(file: UploadFile = File(...), layers: str = Form("")) -> dict:

@@ -122,8 +122,10 @@ function showSimilar(result) {
 
 async function analyse(file) {
   for (const id of ["prediction", "gradcam", "featuremaps", "similar"]) $(id).hidden = true;
-  $("preview").src = URL.createObjectURL(file);
-  $("preview").hidden = false;
+  // Recordings (audio models) have no picture to preview.
+  const isImage = file.type.startsWith("image/");
+  $("preview").hidden = !isImage;
+  if (isImage) $("preview").src = URL.createObjectURL(file);
   setStatus(`Looking at ${file.name}…`);
   try {
     // The prediction first: a bad upload fails here with the server's message.
