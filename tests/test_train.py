@@ -196,3 +196,69 @@ def test_resume_after_kill_9_gives_the_uninterrupted_weights(tmp_path, checkpoin
     assert expected.keys() == actual.keys()
     for name in expected:
         assert torch.equal(expected[name], actual[name]), name
+
+
+TINY_PHOTO_NET = {
+    "name": "tiny_photo",
+    "input": "32x32x3",
+    "layers": [
+        {"conv2d": {"filters": 8, "kernel": 3, "padding": 1}},
+        {"max_pool": {"kernel": 2, "stride": 2}},
+        {"conv2d": {"filters": 16, "kernel": 3, "padding": 1}},
+        {"global_avg_pool": {}},
+        {"output": {"classes": 2}},
+    ],
+}
+
+
+def test_photo_folder_with_corrupt_files_trains_to_the_end(tmp_path):
+    from convkit.data.samples import make_photo_folder
+
+    photos = make_photo_folder(tmp_path / "photos", per_class=24, corrupt=4, size=48)
+    report = api.fit(
+        TINY_PHOTO_NET,
+        photos,
+        run_dir=tmp_path / "run",
+        config=small_config(epochs=2, batch_size=16, workers=1),
+        augment="flip,crop=2",
+        val_fraction=0.25,
+        progress=False,
+    )
+    assert len(report.history) == 2
+    skipped = (tmp_path / "run" / "skipped.txt").read_text().splitlines()
+    assert len(skipped) == 4
+    assert all(line.split("\t")[0].startswith(str(photos)) for line in skipped)
+    assert api.load(report.model_path).labels == sorted(p.name for p in photos.iterdir())
+    assert report.test is None  # a flat class folder has no test split of its own
+
+
+def test_strict_data_refuses_corrupt_files(tmp_path):
+    from convkit.data.samples import make_photo_folder
+    from convkit.errors import DataError
+
+    photos = make_photo_folder(tmp_path / "photos", per_class=4, corrupt=2, size=40)
+    with pytest.raises(DataError, match="unusable files"):
+        api.fit(
+            TINY_PHOTO_NET,
+            photos,
+            run_dir=tmp_path / "run",
+            strict_data=True,
+            config=small_config(epochs=1),
+            progress=False,
+        )
+
+
+def test_cli_user_mistakes_exit_2_with_one_line(tmp_path):
+    cases = [
+        ["train", str(LENET), "--data", str(tmp_path / "nowhere")],
+        ["train", str(LENET), "--data", "sklearn-digits", "--lr", "-1"],
+        ["train", str(tmp_path / "missing.yaml")],
+        ["predict", str(tmp_path / "missing.convkit"), str(LENET)],
+    ]
+    for argv in cases:
+        result = subprocess.run(
+            [sys.executable, "-m", "convkit", *argv], capture_output=True, text=True
+        )
+        assert result.returncode == 2, (argv, result.stderr)
+        assert result.stderr.startswith("convkit: error: "), result.stderr
+        assert "Traceback" not in result.stderr

@@ -220,9 +220,10 @@ def run_train(args) -> int:
         from convkit.errors import UsageError
 
         raise UsageError("--resume needs --run-dir: the folder of the run to continue")
+    spec = api.load_spec_any(args.spec)  # a bad spec fails before any data is touched
     data = resolve_data(args.data, progress)
     report = api.fit(
-        args.spec,
+        spec,
         data,
         run_dir=args.run_dir,
         config=config,
