@@ -56,31 +56,37 @@ def copy_weights(source: nn.Module, target: PlainLeNet) -> None:
             b.bias.copy_(a.bias)
 
 
-def time_training(net, batches, steps) -> float:
-    optimizer = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+def training_step(net, optimizer, loss_fn, x, y) -> None:
+    optimizer.zero_grad(set_to_none=True)
+    loss_fn(net(x), y).backward()
+    optimizer.step()
+
+
+def interleaved_times(nets, batches, steps, train: bool) -> dict[str, list[float]]:
+    """CPU seconds per step of each net, the nets taking turns step by step.
+
+    Taking turns and counting this thread's CPU time (not wall time) keeps the
+    comparison fair on a machine shared with other jobs.
+    """
     loss_fn = nn.CrossEntropyLoss()
-    net.train()
-    times = []
-    for step in range(steps):
-        x, y = batches[step % len(batches)]
-        start = time.perf_counter()
-        optimizer.zero_grad(set_to_none=True)
-        loss_fn(net(x), y).backward()
-        optimizer.step()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times[steps // 10 :]) * 1000  # skip warm-up
-
-
-def time_inference(net, batches, steps) -> float:
-    net.eval()
-    times = []
-    with torch.inference_mode():
+    optimizers = {
+        name: torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9) for name, net in nets.items()
+    }
+    times: dict[str, list[float]] = {name: [] for name in nets}
+    for net in nets.values():
+        net.train(train)
+    with torch.inference_mode(not train):
         for step in range(steps):
-            x, _ = batches[step % len(batches)]
-            start = time.perf_counter()
-            net(x)
-            times.append(time.perf_counter() - start)
-    return statistics.median(times[steps // 10 :]) * 1000
+            x, y = batches[step % len(batches)]
+            order = list(nets.items()) if step % 2 == 0 else list(nets.items())[::-1]
+            for name, net in order:
+                start = time.thread_time()
+                if train:
+                    training_step(net, optimizers[name], loss_fn, x, y)
+                else:
+                    net(x)
+                times[name].append(time.thread_time() - start)
+    return {name: values[steps // 10 :] for name, values in times.items()}  # skip warm-up
 
 
 def main() -> None:
@@ -107,24 +113,29 @@ def main() -> None:
     with torch.no_grad():
         torch.testing.assert_close(convkit_net(batches[0][0]), plain_net(batches[0][0]))
 
-    # alternate the two so that load on the shared machine hits both alike
-    results = {"train": {"convkit": [], "plain": []}, "infer": {"convkit": [], "plain": []}}
-    for _ in range(3):
-        for name, net in (("convkit", convkit_net), ("plain", plain_net)):
-            results["train"][name].append(time_training(net, batches, args.steps))
-            results["infer"][name].append(time_inference(net, batches, args.steps))
+    nets = {"convkit": convkit_net, "plain": plain_net}
     print(
-        f"LeNet, batch {args.batch_size}, {args.threads} thread(s), channels_last, torch {torch.__version__}"
+        f"LeNet, batch {args.batch_size}, {args.threads} thread(s), channels_last, "
+        f"torch {torch.__version__}; median CPU ms per step over {args.steps} steps"
     )
-    for kind, label in (("train", "training step"), ("infer", "inference forward")):
-        convkit_ms = min(results[kind]["convkit"])
-        plain_ms = min(results[kind]["plain"])
+    for train, label in ((True, "training step"), (False, "inference forward")):
+        times = interleaved_times(nets, batches, args.steps, train)
+        convkit_ms = statistics.median(times["convkit"]) * 1000
+        plain_ms = statistics.median(times["plain"]) * 1000
         print(
             f"{label:18s} convkit {convkit_ms:7.3f} ms   plain PyTorch {plain_ms:7.3f} ms   "
             f"plain/convkit = {plain_ms / convkit_ms:.3f}"
         )
 
-    runs = []
+    # `convkit summary`: the whole command, and the spec layer's own part in a fresh process
+    own_code = (
+        "import time; start = time.perf_counter()\n"
+        "from convkit.cli.summary import load_spec_or_zoo\n"
+        "from convkit.spec.summary import format_summary, summarize\n"
+        "format_summary(summarize(load_spec_or_zoo('examples/lenet.yaml')))\n"
+        "print(time.perf_counter() - start)"
+    )
+    whole, own = [], []
     for _ in range(5):
         start = time.perf_counter()
         subprocess.run(
@@ -133,10 +144,14 @@ def main() -> None:
             check=True,
             capture_output=True,
         )
-        runs.append(time.perf_counter() - start)
+        whole.append(time.perf_counter() - start)
+        result = subprocess.run(
+            [sys.executable, "-c", own_code], cwd=ROOT, check=True, capture_output=True, text=True
+        )
+        own.append(float(result.stdout))
     print(
-        f"`convkit summary examples/lenet.yaml` (whole process): best {min(runs):.3f} s, "
-        f"median {statistics.median(runs):.3f} s"
+        f"`convkit summary examples/lenet.yaml`: whole process median {statistics.median(whole):.3f} s; "
+        f"imports + parse + infer + format median {statistics.median(own):.3f} s"
     )
 
 

@@ -134,3 +134,27 @@ def test_residual_add_and_concat_compute_what_they_say():
     x = torch.randn(1, 2, 4, 4)
     expected = torch.cat([x + x.relu(), x], dim=1).flatten(1)
     torch.testing.assert_close(net(x), expected)
+
+
+def test_lenet_forward_and_gradients_equal_plain_torch():
+    # the layers apply their activation in place on their own fresh output; autograd must agree
+    torch.manual_seed(0)
+    net = build(load_spec(EXAMPLES / "lenet.yaml"))
+    x = torch.randn(4, 1, 28, 28)
+    target = torch.tensor([1, 2, 3, 4])
+    layers = net.layers
+    functional = torch.nn.functional
+
+    def plain(x):
+        x = functional.max_pool2d(torch.relu(layers["conv1"].conv(x)), 2)
+        x = functional.max_pool2d(torch.relu(layers["conv2"].conv(x)), 2)
+        x = torch.relu(layers["dense1"].linear(x.flatten(1)))
+        return layers["output"].linear(x)
+
+    expected = functional.cross_entropy(plain(x), target)
+    expected_grads = torch.autograd.grad(expected, list(net.parameters()))
+    got = functional.cross_entropy(net(x), target)
+    got_grads = torch.autograd.grad(got, list(net.parameters()))
+    torch.testing.assert_close(got, expected)
+    for a, b in zip(got_grads, expected_grads, strict=True):
+        torch.testing.assert_close(a, b)

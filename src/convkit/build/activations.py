@@ -24,8 +24,18 @@ _FACTORIES = {
 }
 
 
-def make_activation(name: str) -> nn.Module | None:
-    """The module for ``name``, or None for ``identity`` (so the layer skips a call)."""
+# these can overwrite their input, saving a tensor the size of the layer's output
+_IN_PLACE = {"relu", "leaky_relu", "elu", "silu"}
+
+
+def make_activation(name: str, inplace: bool = False) -> nn.Module | None:
+    """The module for ``name``, or None for ``identity`` (so the layer skips a call).
+
+    ``inplace=True`` is for a layer's own fresh output (after its convolution or
+    linear map), never for a tensor that someone else may still read.
+    """
     if name == "identity":
         return None
+    if inplace and name in _IN_PLACE:
+        return _FACTORIES[name](inplace=True)
     return _FACTORIES[name]()

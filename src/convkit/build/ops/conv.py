@@ -69,7 +69,7 @@ def build_conv2d(spec_layer, info) -> nn.Module:
     params = spec_layer.params
     channels = info.input_shapes[0].channels
     conv, pad = _conv2d(spec_layer, info, channels, params["filters"], params["groups"])
-    return ConvLayer(conv, make_activation(params["activation"]), pad)
+    return ConvLayer(conv, make_activation(params["activation"], inplace=True), pad)
 
 
 @register_builder("depthwise_conv2d")
@@ -77,7 +77,7 @@ def build_depthwise_conv2d(spec_layer, info) -> nn.Module:
     params = spec_layer.params
     channels = info.input_shapes[0].channels
     conv, pad = _conv2d(spec_layer, info, channels, channels * params["multiplier"], channels)
-    return ConvLayer(conv, make_activation(params["activation"]), pad)
+    return ConvLayer(conv, make_activation(params["activation"], inplace=True), pad)
 
 
 @register_builder("separable_conv2d")
@@ -88,7 +88,9 @@ def build_separable_conv2d(spec_layer, info) -> nn.Module:
     depthwise, pad = _conv2d(spec_layer, info, channels, middle, channels, bias=False)
     pointwise = nn.Conv2d(middle, params["filters"], kernel_size=1, bias=params["bias"])
     return ConvLayer(
-        SeparableConv(depthwise, pointwise), make_activation(params["activation"]), pad
+        SeparableConv(depthwise, pointwise),
+        make_activation(params["activation"], inplace=True),
+        pad,
     )
 
 
@@ -105,4 +107,4 @@ def build_conv2d_transpose(spec_layer, info) -> nn.Module:
         dilation=params["dilation"],
         bias=params["bias"],
     )
-    return ConvLayer(conv, make_activation(params["activation"]))
+    return ConvLayer(conv, make_activation(params["activation"], inplace=True))

@@ -37,7 +37,9 @@ def build_dense(spec_layer, info) -> nn.Module:
     params = spec_layer.params
     shape = info.input_shapes[0]
     linear = nn.Linear(_in_features(shape), params["units"], bias=params["bias"])
-    return DenseLayer(linear, make_activation(params["activation"]), isinstance(shape, Volume))
+    return DenseLayer(
+        linear, make_activation(params["activation"], inplace=True), isinstance(shape, Volume)
+    )
 
 
 @register_builder("output")
