@@ -138,10 +138,9 @@ class InMemoryBatches(BatchSource):
             if self.augment is None:
                 yield self.preprocessing.normalise_batch(x8), y
                 continue
-            params = [
-                self.augment.params_for(self.seed, epoch, int(self.indices[p]), height, width)
-                for p in positions
-            ]
+            params = self.augment.sample_batch(
+                self.seed, epoch, self.indices[positions], height, width
+            )
             x = self.augment.apply_batch(x8, params)  # (N, C, H, W) float 0..255
             yield self.preprocessing.normalise_nchw(x), y
 
@@ -237,16 +236,16 @@ class _LoadBatches:
 
         pre = self.preprocessing
         images, targets, skipped = [], [], []
-        for index in self.batches[k]:
+        batch = self.batches[k]
+        if self.augment is not None:
+            params = self.augment.sample_batch(self.seed, self.epoch, batch, pre.height, pre.width)
+        for row, index in enumerate(batch):
             index = int(index)
             try:
                 image, target = self.dataset.load(index)
-                image = pre.fit(image) if hasattr(pre, "fit") else image
+                image = pre.fit(image)
                 if self.augment is not None:
-                    params = self.augment.params_for(
-                        self.seed, self.epoch, index, pre.height, pre.width
-                    )
-                    image = self.augment.apply(image, params)
+                    image = self.augment.apply(image, params[row])
             except (DataError, ValueError, OSError) as error:
                 skipped.append((self.dataset.describe(index), str(error)))
                 continue

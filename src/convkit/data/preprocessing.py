@@ -148,25 +148,34 @@ class Preprocessing:
     def normalise_batch(self, images):
         """uint8 tensor (N, H, W, C) -> float32 (N, C, H, W), channels_last memory.
 
-        The permute of a contiguous NHWC tensor *is* channels_last NCHW, so the
-        only work is one conversion and one fused multiply-add over the pixels.
+        The work is done on the NHWC tensor (per-channel constants broadcast
+        along the innermost axis, the fast case); its permute *is* a
+        channels_last NCHW tensor, so no copy follows.
         """
         import torch
 
-        x = images.permute(0, 3, 1, 2).to(torch.float32)  # (N, C, H, W), NHWC strides kept
-        return self.normalise_nchw(x)
+        x = images.to(torch.float32)  # (N, H, W, C), a fresh buffer we may change in place
+        return self._scale_shift_nhwc_(x).permute(0, 3, 1, 2)
 
     def normalise_nchw(self, x):
-        """float tensor (N, C, H, W) in 0..255 -> normalised float32, channels_last."""
+        """float tensor (N, C, H, W) in 0..255 (our own buffer) -> normalised, channels_last."""
+        import torch
+
+        x = x.contiguous(memory_format=torch.channels_last)
+        return self._scale_shift_nhwc_(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+    def _scale_shift_nhwc_(self, x):
+        """In place on a (N, H, W, C) float tensor: x * (scale / std) - mean / std."""
         import torch
 
         multiplier, offset = self._affine()
-        x = x.contiguous(memory_format=torch.channels_last)
-        if not offset.any() and (multiplier == multiplier[0]).all():
-            return x.mul_(float(multiplier[0]))  # x is our own buffer: scale in place
-        m = torch.from_numpy(multiplier).view(1, -1, 1, 1)
-        b = torch.from_numpy(offset).view(1, -1, 1, 1)
-        return torch.addcmul(b, x, m).contiguous(memory_format=torch.channels_last)
+        if (multiplier == multiplier[0]).all() and (offset == offset[0]).all():
+            x.mul_(float(multiplier[0]))  # scalars: the cheapest kernel
+            if offset[0]:
+                x.add_(float(offset[0]))
+            return x
+        x.mul_(torch.from_numpy(multiplier)).add_(torch.from_numpy(offset))  # (C,) broadcasts
+        return x
 
     def _affine(self) -> tuple[np.ndarray, np.ndarray]:
         # (p * scale - mean) / std == p * (scale / std) + (-mean / std)
