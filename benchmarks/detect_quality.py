@@ -1,8 +1,8 @@
 """Detection quality bar: mAP@0.5 >= 0.90 on held-out synthetic scenes after CPU training.
 
 Generates three disjoint sets of scenes (train, validation, held-out test;
-different seeds, 3 classes: circle, square, triangle on cluttered
-backgrounds), trains examples/tinyyolo_scenes.yaml with the ordinary
+different seeds; 64x64 scenes with objects of 10-24 pixels, 3 classes:
+circle, square, triangle on cluttered backgrounds), trains examples/tinyyolo_scenes.yaml with the ordinary
 `convkit.api.fit` on the CPU, then evaluates the best model on the held-out
 test scenes. Prints one JSON document with the numbers and the timings.
 
@@ -25,10 +25,10 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--out", default="/tmp/detect_quality", help="work folder (scenes, run)")
-    parser.add_argument("--train", type=int, default=1200, help="training scenes")
+    parser.add_argument("--train", type=int, default=1000, help="training scenes")
     parser.add_argument("--val", type=int, default=200, help="validation scenes")
     parser.add_argument("--test", type=int, default=300, help="held-out test scenes")
-    parser.add_argument("--epochs", type=int, default=16)
+    parser.add_argument("--epochs", type=int, default=18)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--threads", type=int, default=2)
@@ -45,7 +45,16 @@ def main() -> int:
     sets = {"train": (args.train, 1), "val": (args.val, 2), "test": (args.test, 3)}
     for name, (count, seed) in sets.items():
         if not (out / name / "classes.txt").exists():
-            generate_scenes(out / name, count, "voc", size=96, classes=3, seed=seed)
+            generate_scenes(
+                out / name,
+                count,
+                "voc",
+                size=64,
+                classes=3,
+                seed=seed,
+                min_extent=10,
+                max_extent=24,
+            )
     generated = time.perf_counter()
     torch.set_num_threads(args.threads)
     report = api.fit(

@@ -16,10 +16,10 @@ photo's own pixels. --out saves a copy of every photo with its boxes drawn.
 
 SCENES_EPILOG = """\
 examples:
-  convkit scenes scenes/ --count 1500 --size 96          VOC: JPEGImages/ + Annotations/
+  convkit scenes scenes/ --count 1000 --size 64 --min-extent 10 --max-extent 24
   convkit scenes scenes_yolo/ --count 200 --format yolo   images/ + labels/ + data.yaml
   convkit scenes scenes_coco/ --count 200 --format coco   images/ + annotations.json
-  convkit train examples/tinyyolo_scenes.yaml --data scenes/ --epochs 16
+  convkit train examples/tinyyolo_scenes.yaml --data scenes/ --epochs 18
 
 Classes (--classes N takes the first N): circle, square, triangle, diamond, cross.
 """
@@ -67,6 +67,12 @@ def register(subparsers) -> None:
     scenes.add_argument("--size", type=int, default=96, help="scene width and height in pixels")
     scenes.add_argument("--classes", type=int, default=3, help="number of shape classes, 1..5")
     scenes.add_argument("--max-objects", type=int, default=4, help="most objects in one scene")
+    scenes.add_argument(
+        "--min-extent", type=int, help="smallest object in pixels (default 11%% of --size)"
+    )
+    scenes.add_argument(
+        "--max-extent", type=int, help="largest object in pixels (default 34%% of --size)"
+    )
     scenes.add_argument("--seed", type=int, default=0, help="same seed, same scenes")
     scenes.add_argument("--quiet", action="store_true", help="no progress bar")
     scenes.set_defaults(handler=run_scenes)
@@ -143,6 +149,7 @@ def run_scenes(args) -> int:
     out = generate_scenes(
         args.out, args.count, args.format, size=args.size, classes=args.classes,
         max_objects=args.max_objects, seed=args.seed, progress=not args.quiet,
+        min_extent=args.min_extent, max_extent=args.max_extent,
     )  # fmt: skip
     print(f"wrote {args.count} scenes ({args.format}) to {out}")
     return 0

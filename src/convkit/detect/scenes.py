@@ -142,6 +142,7 @@ def _voc_xml(filename: str, size: int, boxes: np.ndarray, labels: np.ndarray, na
 def generate_scenes(
     out: str | Path, count: int, format: str = "voc", size: int = 128, classes: int = 3,
     max_objects: int = 4, seed: int = 0, progress: bool = False,
+    min_extent: int | None = None, max_extent: int | None = None,
 ) -> Path:  # fmt: skip
     """Write ``count`` scenes to ``out`` in ``format``; returns ``out``."""
     import cv2
@@ -159,6 +160,13 @@ def generate_scenes(
         raise UsageError(
             f"--count must be >= 1 and --size >= 32. Received: count={count}, size={size}"
         )
+    low = min_extent or max(6, round(0.11 * size))
+    high = max_extent or max(low, round(0.34 * size))
+    if not 4 <= low <= high <= size // 2:
+        raise UsageError(
+            f"object extents must satisfy 4 <= --min-extent <= --max-extent <= size/2 ({size // 2}). "
+            f"Received: min_extent={low}, max_extent={high}"
+        )
     out = Path(out)
     names = list(SHAPES[:classes])
     image_dir = out / ("JPEGImages" if format == "voc" else "images")
@@ -171,7 +179,7 @@ def generate_scenes(
     }
     rng = np.random.default_rng(seed)
     for index in tqdm(range(count), desc="scenes", disable=not progress, file=sys.stderr):
-        image, boxes, labels = make_scene(rng, size, classes, max_objects)
+        image, boxes, labels = make_scene(rng, size, classes, max_objects, min_extent, max_extent)
         stem = f"scene_{index:05d}"
         cv2.imwrite(str(image_dir / f"{stem}.png"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
         if format == "voc":
