@@ -1,0 +1,140 @@
+"""Spark plumbing that needs no JVM: lazy imports, slot arithmetic, worker errors, UDF bodies."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from convkit.errors import DataError, UsageError
+from convkit.spark import launch, session
+from convkit.spark.udfs import embed_frame, predict_frame
+from spark_fixtures import train_tiny_model, write_digit_folder, write_idx_slice, write_tiny_spec
+
+
+def test_importing_convkit_spark_does_not_import_pyspark_or_torch():
+    code = (
+        "import sys, convkit.spark, convkit.spark.session, convkit.spark.launch; "
+        "print('pyspark' in sys.modules, 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize(
+    ("master", "slots"),
+    [
+        ("local", 1),
+        ("local[2]", 2),
+        ("local[ 8 ]", None),
+        ("local[3, 2]", 3),
+        ("spark://host:7077", None),
+        ("yarn", None),
+        ("k8s://https://api:6443", None),
+    ],
+)
+def test_local_slots(master, slots):
+    assert session.local_slots(master) == slots
+
+
+class FakeContext:
+    def __init__(self, master, task_cpus="1"):
+        self.master = master
+        self._conf = {"spark.task.cpus": task_cpus}
+
+    def getConf(self):  # noqa: N802 - PySpark's name
+        return self._conf
+
+
+class FakeSession:
+    def __init__(self, master, task_cpus="1"):
+        self.sparkContext = FakeContext(master, task_cpus)
+
+
+def test_check_slots_fails_fast_with_advice():
+    with pytest.raises(UsageError) as caught:
+        session.check_slots(FakeSession("local[2]"), 3)
+    message = str(caught.value)
+    assert "needs 3 Spark task slots" in message
+    assert "use --workers 2" in message and "local[3]" in message
+    assert session.check_slots(FakeSession("local[4]"), 4) == 4
+    # Two cores per task halve the slots of local[4].
+    with pytest.raises(UsageError, match="has 2"):
+        session.check_slots(FakeSession("local[4]", task_cpus="2"), 3)
+    with pytest.raises(UsageError, match="at least 1"):
+        session.check_slots(FakeSession("local[4]"), 0)
+
+
+def test_worker_error_lines_are_found_and_rebuilt(capsys):
+    launch.report_error(1, DataError("image 7 is unreadable\nsecond line"))
+    launch.report_error(0, RuntimeError("[../gloo] Connection closed by peer"))
+    printed = capsys.readouterr().out
+    log = "[rank1]: noise\n" + "\n".join(f"[rank0]: {line}" for line in printed.splitlines())
+    records = launch.parse_error_lines(log)
+    assert [r["rank"] for r in records] == [1, 0]
+    cause = launch.pick_root_cause(records)
+    error = launch._rebuild(cause)
+    assert isinstance(error, DataError)
+    assert str(error) == "worker rank 1: image 7 is unreadable"
+    # A bug keeps its kind in the message but is not reported as a user mistake.
+    bug = launch._rebuild(launch.pick_root_cause(launch.parse_error_lines(printed)[1:]))
+    assert isinstance(bug, launch.WorkerError) and "RuntimeError" in str(bug)
+
+
+def test_last_exception_line_skips_wrappers():
+    log = (
+        "Traceback...\nKeyError: 'conv9'\n"
+        "torch.distributed.elastic.multiprocessing.errors.ChildFailedError: \n"
+        "RuntimeError: TorchDistributor failed during training.View stdout logs\n"
+    )
+    assert launch.last_exception_line(log) == "KeyError: 'conv9'"
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory, mnist_dir):
+    root = tmp_path_factory.mktemp("spark-units")
+    data = write_digit_folder(mnist_dir, root / "digits", per_class=3)
+    train = write_idx_slice(mnist_dir, root / "idx", count=300)
+    return train_tiny_model(write_tiny_spec(root), train, root / "run"), data
+
+
+def test_predict_frame_matches_api_and_reports_bad_rows(tiny_model):
+    from convkit import api
+
+    model_path, data = tiny_model
+    paths = sorted(data.glob("*/*.png"))[:5]
+    contents = pd.Series([p.read_bytes() for p in paths] + [b"not an image", None])
+    frame = predict_frame(str(model_path), contents, top_k=3, batch_size=2)
+    assert list(frame.columns) == ["label", "probability", "top", "error"]
+    expected = api.load(model_path).predict([str(p) for p in paths], top_k=3)
+    assert list(frame.label[:5]) == [e["label"] for e in expected]
+    assert list(frame.probability[:5]) == pytest.approx([e["probability"] for e in expected])
+    assert [t["label"] for t in frame.top[0]] == [t["label"] for t in expected[0]["top"]]
+    assert frame.error[:5].isna().all()
+    assert pd.isna(frame.label[5]) and pd.isna(frame.probability[5]) and frame.top[5] is None
+    assert "not an image" in frame.error[5] or "unreadable" in frame.error[5]
+    assert frame.error[6] == "no image bytes (null content)"
+
+
+def test_embed_frame_matches_api(tiny_model):
+    import numpy as np
+
+    from convkit import api
+
+    model_path, data = tiny_model
+    paths = sorted(data.glob("*/*.png"))[:4]
+    contents = pd.Series([b"\x89PNG broken"] + [p.read_bytes() for p in paths])
+    frame = embed_frame(str(model_path), contents, None, 3, True)
+    assert frame.embedding[0] is None and "not an image" in frame.error[0]
+    expected = api.load(model_path).embed([str(p) for p in paths])  # (4, D)
+    got = np.array(list(frame.embedding[1:]), dtype=np.float32)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_missing_model_file_names_the_fix(tmp_path):
+    from convkit.errors import ModelFileError
+
+    with pytest.raises(ModelFileError, match="addFile"):
+        predict_frame(str(tmp_path / "nope.convkit"), pd.Series([b""]), 1, 8)
