@@ -138,3 +138,20 @@ def test_missing_model_file_names_the_fix(tmp_path):
 
     with pytest.raises(ModelFileError, match="addFile"):
         predict_frame(str(tmp_path / "nope.convkit"), pd.Series([b""]), 1, 8)
+
+
+def test_throttled_lines_turn_bar_redraws_into_sparse_lines():
+    import io
+
+    from convkit.spark.progress_lines import ThrottledLines
+
+    now = [0.0]
+    out = io.StringIO()
+    stream = ThrottledLines(out, interval=10, clock=lambda: now[0])
+    for step in range(1, 31):  # one redraw a second for 30 s
+        now[0] = float(step)
+        stream.write(f"\repoch 1: {step}/30")
+    stream.write("\r" + " " * 20 + "\r")  # tqdm clearing a bar (leave=False)
+    stream.write("epoch 1/1 loss 0.5\n")
+    lines = out.getvalue().splitlines()
+    assert lines == ["epoch 1: 1/30", "epoch 1: 11/30", "epoch 1: 21/30", "epoch 1/1 loss 0.5"]

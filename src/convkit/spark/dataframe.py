@@ -23,7 +23,7 @@ GLOB_CHARACTERS = set("*?[{")
 
 def predict_dataframe(
     model_path: str | os.PathLike,
-    glob_or_folder: str | os.PathLike,
+    glob_or_folder: str | os.PathLike | list,
     master: str = "local[2]",
     out_parquet: str | os.PathLike = "predictions.parquet",
     embeddings: bool = False,
@@ -37,7 +37,7 @@ def predict_dataframe(
 ) -> dict:
     """Predict every file under ``glob_or_folder`` and write ``out_parquet``.
 
-    A folder is searched recursively for the files the model reads (images,
+    ``glob_or_folder`` may also be a list of folders, files and globs. A folder is searched recursively for the files the model reads (images,
     or recordings for an audio model); a glob (``photos/*/*.jpg``, also
     ``hdfs://…`` or ``s3a://…`` paths) is taken as given. Columns: ``path``,
     ``label``, ``probability``, ``top`` (when ``top_k`` > 1), ``embedding``
@@ -55,7 +55,10 @@ def predict_dataframe(
     model = load(model_path)  # a bad model file fails here, before Spark starts
     kind = model.loaded.preprocessing.get("kind", "image")
     extensions = AUDIO_EXTENSIONS if kind == "audio" else IMAGE_EXTENSIONS
-    source = _source_path(glob_or_folder)
+    items = glob_or_folder if isinstance(glob_or_folder, list | tuple) else [glob_or_folder]
+    if not items:
+        raise DataError("no input given: pass a folder, a file or a glob")
+    sources = [_source_path(item) for item in items]
     out = str(out_parquet)
 
     own_session = session is None
@@ -67,7 +70,7 @@ def predict_dataframe(
             # falls back to SparkFiles.get(name) when the path is not there.
             session.sparkContext.addFile(model_ref)
         started = time.perf_counter()
-        frame = read_files(session, source, extensions)
+        frame = read_files(session, sources, extensions)
         frame = frame.withColumn("_pred", predict_udf(model_ref, top_k, batch_size)("content"))
         columns = [
             F.col("path"),
@@ -109,20 +112,26 @@ def predict_dataframe(
             stop_session(session)
 
 
-def read_files(session, source: str, extensions: tuple[str, ...]):
-    """A DataFrame (path, content) of the files at ``source``.
+def read_files(session, sources: list[str], extensions: tuple[str, ...]):
+    """A DataFrame (path, content) of the files at ``sources``.
 
-    A folder is read recursively and filtered by extension (any case); a glob
-    is read as given. ``binaryFile`` also yields modificationTime and length,
-    which are dropped.
+    Folders are read recursively and their files filtered by extension (any
+    case); files and globs are read as given. ``binaryFile`` also yields
+    modificationTime and length, which are dropped.
     """
-    reader = session.read.format("binaryFile")
-    if not _is_glob(source):
+    frames = []
+    folders = [s for s in sources if not _is_glob(s) and Path(s).is_dir()]
+    if folders:
         pattern = "(?i)\\.(" + "|".join(extensions) + ")$"
-        frame = reader.option("recursiveFileLookup", "true").load(source)
-        frame = frame.where(frame.path.rlike(pattern))
-    else:
-        frame = reader.load(source)
+        frame = session.read.format("binaryFile").option("recursiveFileLookup", "true")
+        frame = frame.load(folders)
+        frames.append(frame.where(frame.path.rlike(pattern)))
+    others = [s for s in sources if s not in folders]
+    if others:
+        frames.append(session.read.format("binaryFile").load(others))
+    frame = frames[0]
+    for other in frames[1:]:
+        frame = frame.unionByName(other)
     return frame.select("path", "content")
 
 

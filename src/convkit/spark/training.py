@@ -114,6 +114,7 @@ def fit_on_rank(payload: dict):
     import torch.distributed as dist
 
     from convkit import api
+    from convkit.spark.progress_lines import ThrottledLines
     from convkit.train.config import TrainConfig
 
     rank = dist.get_rank()
@@ -121,15 +122,20 @@ def fit_on_rank(payload: dict):
     if config.device.startswith("cuda"):
         # TorchDistributor hands each task its own GPUs; LOCAL_RANK picks one of them.
         config.device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}"
-    report = api.fit(
-        payload["spec"],
-        payload["data"],
-        run_dir=payload["run_dir"],
-        config=config,
-        resume=payload["resume"],
-        progress=payload["progress"] and rank == 0,
-        **payload["fit_options"],
-    )
+    saved_stderr = sys.stderr
+    sys.stderr = ThrottledLines(saved_stderr)  # bars reach the driver as lines
+    try:
+        report = api.fit(
+            payload["spec"],
+            payload["data"],
+            run_dir=payload["run_dir"],
+            config=config,
+            resume=payload["resume"],
+            progress=payload["progress"] and rank == 0,
+            **payload["fit_options"],
+        )
+    finally:
+        sys.stderr = saved_stderr
     # Only rank 0 evaluates the test split and lists skipped files; give every
     # rank its report, so that whichever rank's value Spark returns is the same.
     shared = [report if rank == 0 else None]
