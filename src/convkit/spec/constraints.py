@@ -72,24 +72,26 @@ class Interval(Constraint):
 
     def describe(self) -> str:
         noun = "integer" if self.kind is int else "number"
+        article = "an" if noun == "integer" else "a"
+        left_closed = self.closed in ("both", "left")
         if self.high is None and self.low is not None:
-            if self.low == 1 and self.kind is int or self.low == 0 and self.closed == "right":
+            if (
+                self.low == 0
+                and not left_closed
+                or self.low == 1
+                and self.kind is int
+                and left_closed
+            ):
                 return f"a positive {noun}"
-            if self.low == 0 and self.closed in ("both", "left"):
+            if self.low == 0:
                 return f"a non-negative {noun}"
-            relation = ">=" if self.closed in ("both", "left") else ">"
-            return (
-                f"an {noun} {relation} {self.low}"
-                if noun == "integer"
-                else f"a {noun} {relation} {self.low}"
-            )
+            return f"{article} {noun} {'>=' if left_closed else '>'} {self.low}"
         if self.low is None and self.high is None:
-            return f"an {noun}" if noun == "integer" else f"a {noun}"
-        left = "[" if self.closed in ("both", "left") else "("
+            return f"{article} {noun}"
+        left = "[" if left_closed else "("
         right = "]" if self.closed in ("both", "right") else ")"
         low = "-inf" if self.low is None else self.low
         high = "inf" if self.high is None else self.high
-        article = "an" if noun == "integer" else "a"
         return f"{article} {noun} in {left}{low}, {high}{right}"
 
 
