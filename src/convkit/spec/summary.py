@@ -37,6 +37,7 @@ def summarize(spec, batch_size: int = 1) -> dict:
         "name": spec.name,
         "input": str(spec.input),
         "output": str(infos[spec.order[-1]].output_shape),
+        "sequential": spec.is_sequential,
         "layers": rows,
         "totals": {
             "params": params,
@@ -79,6 +80,10 @@ def format_summary(summary: dict, explain: bool = False) -> str:
         ]
         for row in summary["layers"]
     ]
+    if not summary["sequential"]:  # a graph: say what each layer reads
+        header.append("inputs")
+        for row, data in zip(rows, summary["layers"], strict=True):
+            row.append(", ".join(data["inputs"]))
     table = _table(header, rows, right={0, 4, 5})
     lines.extend(table[:2])
     for row, text in zip(summary["layers"], table[2:], strict=True):
