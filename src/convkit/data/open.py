@@ -73,16 +73,18 @@ def _open(path: Path, text: str, split, channels, classes, labels) -> ImageDatas
 
 
 def _labels_beside(images_path: Path) -> Path:
-    """train-images-idx3-ubyte.gz -> train-labels-idx1-ubyte.gz, next to it."""
+    """train-images-idx3-ubyte[.gz] -> train-labels-idx1-ubyte[.gz], next to it."""
     name = images_path.name
     guess = name.replace("images", "labels").replace("idx3", "idx1")
-    candidate = images_path.with_name(guess)
-    if guess == name or not candidate.exists():
-        raise DataError(
-            f"{images_path}: cannot find its labels file (looked for {candidate.name}); "
-            "pass it with options={'labels': PATH}"
-        )
-    return candidate
+    stem = guess[:-3] if guess.endswith(".gz") else guess
+    if guess != name:
+        for candidate in (images_path.with_name(stem + ".gz"), images_path.with_name(stem)):
+            if candidate.is_file():
+                return candidate
+    raise DataError(
+        f"{images_path}: cannot find its labels file (looked for {stem}[.gz]); "
+        "pass it with options={'labels': PATH}"
+    )
 
 
 def _digits_split(dataset, split: str):

@@ -22,14 +22,23 @@ CORRUPTIONS = ("truncated", "empty", "not_an_image", "wrong_suffix")
 
 
 def sample_photos() -> dict[str, np.ndarray]:
-    """scikit-learn's bundled photos, name -> uint8 (H, W, 3) RGB."""
-    from sklearn.datasets import load_sample_images
+    """scikit-learn's bundled photos, name -> uint8 (H, W, 3) RGB.
 
-    bunch = load_sample_images()
-    return {
-        Path(name).stem: np.asarray(image, dtype=np.uint8)
-        for name, image in zip(bunch.filenames, bunch.images, strict=True)
-    }
+    Read straight from the package folder with OpenCV: importing
+    ``sklearn.datasets`` (what ``load_sample_images`` needs) takes seconds.
+    """
+    import importlib.util
+
+    from convkit.data.decode import read_image
+
+    spec = importlib.util.find_spec("sklearn")  # locates the package without importing it
+    if spec is None or not spec.submodule_search_locations:
+        raise DataError("scikit-learn is not installed; its sample photos are needed here")
+    folder = Path(spec.submodule_search_locations[0]) / "datasets" / "images"
+    photos = {path.stem: read_image(path, channels=3) for path in sorted(folder.glob("*.jpg"))}
+    if not photos:
+        raise DataError(f"{folder}: scikit-learn's sample photos are missing")
+    return photos
 
 
 def random_crops(photo: np.ndarray, count: int, size: int, rng: np.random.Generator) -> list:
