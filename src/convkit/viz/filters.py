@@ -18,7 +18,8 @@ from convkit.viz.model_view import ModelView
 # Cap the per-channel grid so a 256x256 layer stays a picture, not a poster.
 MAX_FILTER_ROWS = 64
 MAX_CHANNEL_COLUMNS = 32
-KERNEL_TILE = 24
+KERNEL_TILE = 24  # pixels per kernel in the per-channel grids of deeper layers
+PIXEL_FILTER_TILE = 64  # first-layer filters are pictures: show them larger
 
 
 def conv_layer_names(view: ModelView) -> list[str]:
@@ -64,7 +65,7 @@ def filter_image(weight: Any, title: str) -> Any:
             tile = grids.normalise(kernel).transpose(1, 2, 0)  # (k, k, C_in)
             if channels == 1:
                 tile = np.repeat(tile, 3, axis=2)
-            tiles.append(grids.enlarge(tile, KERNEL_TILE))
+            tiles.append(grids.enlarge(tile, PIXEL_FILTER_TILE))
         return grids.add_title(grids.tile_grid(tiles), title)
     rows, columns = min(filters, MAX_FILTER_ROWS), min(channels, MAX_CHANNEL_COLUMNS)
     shown = weight[:rows, :columns]  # (rows, columns, k, k)
