@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 import pandas as pd
 import pytest
@@ -54,8 +55,10 @@ class FakeSession:
 
 
 def test_check_slots_fails_fast_with_advice():
+    started = time.monotonic()
     with pytest.raises(UsageError) as caught:
-        session.check_slots(FakeSession("local[2]"), 3)
+        session.check_slots(FakeSession("local[2]"), 3, wait_s=30)  # no wait: local slots are fixed
+    assert time.monotonic() - started < 1
     message = str(caught.value)
     assert "needs 3 Spark task slots" in message
     assert "use --workers 2" in message and "local[3]" in message

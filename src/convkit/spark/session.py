@@ -103,7 +103,9 @@ def check_slots(session, processes: int, wait_s: float = 0.0) -> int:
     """
     if processes < 1:
         raise UsageError(f"--workers must be at least 1. Received: workers={processes}")
-    deadline = time.monotonic() + wait_s
+    # A local master's slots are fixed: waiting would only delay the error.
+    is_local = is_local_master(session.sparkContext.master)
+    deadline = time.monotonic() + (0.0 if is_local else wait_s)
     slots = task_slots(session)
     while slots < processes and time.monotonic() < deadline:
         time.sleep(1.0)
