@@ -108,7 +108,7 @@ def failing_on_rank_one():
 
 
 def test_error_on_a_worker_reaches_the_driver_with_its_message(spark):
-    import cloudpickle
+    from pyspark import cloudpickle  # PySpark pickles tasks with its own copy
 
     from convkit.spark import run_on_workers
 

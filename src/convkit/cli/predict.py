@@ -14,6 +14,7 @@ examples:
   convkit predict runs/lenet/model.convkit digit.png
   convkit predict model.convkit photos/ --top 3 --json > predictions.jsonl
   convkit predict spoken.convkit clip.wav
+  convkit predict model.convkit photos/ --spark 'local[2]' --out results.parquet
 """
 
 INPUT_SUFFIXES = {
@@ -48,7 +49,10 @@ def register(subparsers) -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
     parser.add_argument("--json", action="store_true", help="one JSON object per line")
-    parser.set_defaults(handler=run_predict)
+    from convkit.spark.cli_options import add_predict_arguments, run_spark_predict  # no pyspark
+
+    add_predict_arguments(parser)
+    parser.set_defaults(handler=run_predict, run_spark_predict=run_spark_predict)
 
 
 def expand_inputs(items: list[str]):
@@ -72,6 +76,8 @@ def expand_inputs(items: list[str]):
 def run_predict(args) -> int:
     from convkit import api
 
+    if args.spark:  # convkit.spark: Spark reads the inputs and writes Parquet
+        return args.run_spark_predict(args)
     if args.top < 1:
         raise UsageError(f"`--top` must be at least 1. Received: --top {args.top}")
     model = api.load(args.model, device=args.device)

@@ -140,7 +140,10 @@ def register(subparsers) -> None:
     )
     run.add_argument("--json", action="store_true", help="print the final report as JSON")
     run.add_argument("--quiet", action="store_true", help="no progress bars or tables")
-    parser.set_defaults(handler=run_train)
+    from convkit.spark.cli_options import add_train_arguments, spark_fit  # no pyspark import
+
+    add_train_arguments(parser)
+    parser.set_defaults(handler=run_train, spark_fit=spark_fit)
 
 
 def data_options(args) -> dict:
@@ -222,7 +225,8 @@ def run_train(args) -> int:
         raise UsageError("--resume needs --run-dir: the folder of the run to continue")
     spec = api.load_spec_any(args.spec)  # a bad spec fails before any data is touched
     data = resolve_data(args.data, progress)
-    report = api.fit(
+    fit = args.spark_fit(args) if args.spark else api.fit  # --spark: convkit.spark
+    report = fit(
         spec,
         data,
         run_dir=args.run_dir,
