@@ -158,3 +158,20 @@ def test_lenet_forward_and_gradients_equal_plain_torch():
     torch.testing.assert_close(got, expected)
     for a, b in zip(got_grads, expected_grads, strict=True):
         torch.testing.assert_close(a, b)
+
+
+def test_same_mode_follows_the_runtime_size():
+    # inferred at 16 pixels wide, run at 23: mode same still gives ceil(size / stride)
+    spec = NetSpec.from_dict(
+        {
+            "input": "8x16x1",
+            "layers": [
+                {"conv2d": {"filters": 2, "kernel": 3, "stride": 2, "mode": "same"}},
+                {"max_pool": {"kernel": 2, "stride": [1, 2], "mode": "same"}},
+                {"conv2d": {"filters": 2, "kernel": 4, "mode": "same"}},
+            ],
+        }
+    )
+    net = build(spec)
+    assert net(torch.randn(1, 1, 8, 16)).shape == (1, 2, 4, 4)
+    assert net(torch.randn(1, 1, 9, 23)).shape == (1, 2, 5, 6)

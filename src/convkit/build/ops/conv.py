@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
-import torch.nn.functional as F
 from torch import nn
 
 from convkit.build.activations import make_activation
-from convkit.build.ops._padding import explicit_padding, torch_pad_order
+from convkit.build.ops._padding import make_padder
 from convkit.build.registry import register_builder
 
 
 class ConvLayer(nn.Module):
-    """Optional uneven padding, a convolution, then the activation (None: identity)."""
+    """Padding the convolution cannot do itself (or None), the convolution, the activation.
 
-    def __init__(self, conv: nn.Module, activation: nn.Module | None, pad=None):
+    The activation (None: identity) may work in place: it only ever sees the
+    convolution's fresh output.
+    """
+
+    def __init__(self, conv: nn.Module, activation: nn.Module | None, padder=None):
         super().__init__()
-        self.pad = pad  # torch order (left, right, top, bottom), or None when conv pads itself
+        self.padder = padder
         self.conv = conv
         self.activation = activation
 
     def forward(self, x):  # (N, C, H, W) -> (N, filters, H', W')
-        if self.pad is not None:
-            x = F.pad(x, self.pad)
+        if self.padder is not None:
+            x = self.padder(x)
         x = self.conv(x)
         if self.activation is not None:
             x = self.activation(x)
@@ -40,17 +43,9 @@ class SeparableConv(nn.Module):
         return self.pointwise(self.depthwise(x))
 
 
-def _padding_split(spec_layer, info):
-    """(padding the conv does itself as (h, w), explicit padding for F.pad or None)."""
-    top, bottom, left, right = explicit_padding(spec_layer, info)
-    if top == bottom and left == right:
-        return (top, left), None
-    return (0, 0), torch_pad_order((top, bottom, left, right))
-
-
 def _conv2d(spec_layer, info, in_channels, out_channels, groups, bias=None):
     params = spec_layer.params
-    own_padding, pad = _padding_split(spec_layer, info)
+    own_padding, padder = make_padder(spec_layer)
     conv = nn.Conv2d(
         in_channels,
         out_channels,
@@ -61,7 +56,7 @@ def _conv2d(spec_layer, info, in_channels, out_channels, groups, bias=None):
         groups=groups,
         bias=params["bias"] if bias is None else bias,
     )
-    return conv, pad
+    return conv, padder
 
 
 @register_builder("conv2d")

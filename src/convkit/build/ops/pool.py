@@ -2,43 +2,40 @@
 
 from __future__ import annotations
 
-import torch.nn.functional as F
 from torch import nn
 
-from convkit.build.ops._padding import explicit_padding, torch_pad_order
+from convkit.build.ops._padding import make_padder
 from convkit.build.registry import register_builder
 
 
 class PoolLayer(nn.Module):
-    """Explicit padding (−inf for max, so padding never wins; 0 for average), then pooling."""
+    """Padding (−inf for max, so padding never wins; 0 for average) or None, then pooling."""
 
-    def __init__(self, pool: nn.Module, pad, pad_value: float):
+    def __init__(self, pool: nn.Module, padder=None):
         super().__init__()
+        self.padder = padder
         self.pool = pool
-        self.pad = pad
-        self.pad_value = pad_value
 
     def forward(self, x):  # (N, C, H, W) -> (N, C, H', W')
-        if self.pad is not None:
-            x = F.pad(x, self.pad, value=self.pad_value)
+        if self.padder is not None:
+            x = self.padder(x)
         return self.pool(x)
 
 
-def _window_pool(spec_layer, info, pool_class, pad_value) -> nn.Module:
+def _window_pool(spec_layer, pool_class, pad_value) -> nn.Module:
     params = spec_layer.params
-    padding = explicit_padding(spec_layer, info)
-    pad = torch_pad_order(padding) if any(padding) else None
-    return PoolLayer(pool_class(params["kernel"], params["stride"]), pad, pad_value)
+    _, padder = make_padder(spec_layer, value=pad_value, symmetric_ok=False)
+    return PoolLayer(pool_class(params["kernel"], params["stride"]), padder)
 
 
 @register_builder("max_pool")
 def build_max_pool(spec_layer, info) -> nn.Module:
-    return _window_pool(spec_layer, info, nn.MaxPool2d, float("-inf"))
+    return _window_pool(spec_layer, nn.MaxPool2d, float("-inf"))
 
 
 @register_builder("avg_pool")
 def build_avg_pool(spec_layer, info) -> nn.Module:
-    return _window_pool(spec_layer, info, nn.AvgPool2d, 0.0)
+    return _window_pool(spec_layer, nn.AvgPool2d, 0.0)
 
 
 class GlobalPool(nn.Module):
