@@ -24,6 +24,7 @@ import math
 import numpy as np
 
 from convkit.data.augment import Augment
+from convkit.data.dataset import strip_name
 from convkit.data.preprocessing import Preprocessing
 from convkit.errors import DataError
 
@@ -247,7 +248,8 @@ class _LoadBatches:
                 if self.augment is not None:
                     image = self.augment.apply(image, params[row])
             except (DataError, ValueError, OSError) as error:
-                skipped.append((self.dataset.describe(index), str(error)))
+                name = self.dataset.describe(index)
+                skipped.append((name, strip_name(str(error), name)))
                 continue
             except Exception as error:  # noqa: BLE001 - e.g. cv2.error: never kill training
                 skipped.append((self.dataset.describe(index), f"{type(error).__name__}: {error}"))

@@ -169,7 +169,7 @@ class FileDataset(ImageDataset):
             try:
                 read_image(path, self.channels)
             except DataError as error:
-                return _reason(str(error), path)
+                return strip_name(str(error), path)
             return None
 
         threads = workers or min(8, (os.cpu_count() or 1) * 2)  # cv2 decode releases the GIL
@@ -204,7 +204,7 @@ class FileDataset(ImageDataset):
         return report
 
 
-def _reason(message: str, path: str) -> str:
+def strip_name(message: str, path: str) -> str:
     """The reason part of a DataError message that starts with the path."""
     prefix = f"{path}: "
     return message[len(prefix) :] if message.startswith(prefix) else message
