@@ -39,11 +39,11 @@ class SeparableConv(nn.Module):
         self.depthwise = depthwise
         self.pointwise = pointwise
 
-    def forward(self, x):
+    def forward(self, x):  # (N, C, H, W) -> (N, C * multiplier, H', W') -> (N, filters, H', W')
         return self.pointwise(self.depthwise(x))
 
 
-def _conv2d(spec_layer, info, in_channels, out_channels, groups, bias=None):
+def _conv2d(spec_layer, in_channels, out_channels, groups, bias=None):
     params = spec_layer.params
     own_padding, padder = make_padder(spec_layer)
     conv = nn.Conv2d(
@@ -63,16 +63,16 @@ def _conv2d(spec_layer, info, in_channels, out_channels, groups, bias=None):
 def build_conv2d(spec_layer, info) -> nn.Module:
     params = spec_layer.params
     channels = info.input_shapes[0].channels
-    conv, pad = _conv2d(spec_layer, info, channels, params["filters"], params["groups"])
-    return ConvLayer(conv, make_activation(params["activation"], inplace=True), pad)
+    conv, padder = _conv2d(spec_layer, channels, params["filters"], params["groups"])
+    return ConvLayer(conv, make_activation(params["activation"], inplace=True), padder)
 
 
 @register_builder("depthwise_conv2d")
 def build_depthwise_conv2d(spec_layer, info) -> nn.Module:
     params = spec_layer.params
     channels = info.input_shapes[0].channels
-    conv, pad = _conv2d(spec_layer, info, channels, channels * params["multiplier"], channels)
-    return ConvLayer(conv, make_activation(params["activation"], inplace=True), pad)
+    conv, padder = _conv2d(spec_layer, channels, channels * params["multiplier"], channels)
+    return ConvLayer(conv, make_activation(params["activation"], inplace=True), padder)
 
 
 @register_builder("separable_conv2d")
@@ -80,12 +80,12 @@ def build_separable_conv2d(spec_layer, info) -> nn.Module:
     params = spec_layer.params
     channels = info.input_shapes[0].channels
     middle = channels * params["multiplier"]
-    depthwise, pad = _conv2d(spec_layer, info, channels, middle, channels, bias=False)
+    depthwise, padder = _conv2d(spec_layer, channels, middle, channels, bias=False)
     pointwise = nn.Conv2d(middle, params["filters"], kernel_size=1, bias=params["bias"])
     return ConvLayer(
         SeparableConv(depthwise, pointwise),
         make_activation(params["activation"], inplace=True),
-        pad,
+        padder,
     )
 
 
