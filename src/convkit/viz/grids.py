@@ -79,9 +79,36 @@ def add_title(image: Any, title: str) -> Any:
 
 
 def map_grid(maps: Any, title: str) -> Any:
-    """Activation maps (C, H, W) -> one titled grid image, each map scaled on its own."""
-    tiles = [enlarge(colorize(normalise(channel))) for channel in maps]
-    return add_title(tile_grid(tiles), title)
+    """Activation maps (C, H, W) -> one titled grid image, each map scaled on its own.
+
+    Vectorised: all maps are scaled at once, laid out in grey, and coloured
+    with one colour-map call, so 50 maps cost about as much as one.
+    """
+    import cv2
+    import numpy as np
+
+    maps = np.asarray(maps, dtype=np.float32)  # (C, H, W)
+    count, height, width = maps.shape
+    low = maps.min(axis=(1, 2), keepdims=True)
+    span = maps.max(axis=(1, 2), keepdims=True) - low
+    span[~np.isfinite(span) | (span <= 0)] = np.inf  # a flat map becomes black
+    gray = ((maps - low) / span * 255).round().astype(np.uint8)  # (C, H, W)
+    factor = max(1, math.ceil(MIN_TILE / max(1, min(height, width))))
+    tile_h, tile_w = height * factor, width * factor
+    columns = math.ceil(math.sqrt(count))
+    rows = math.ceil(count / columns)
+    canvas = np.zeros((rows * (tile_h + GAP) + GAP, columns * (tile_w + GAP) + GAP), np.uint8)
+    used = np.zeros(canvas.shape, bool)
+    for i in range(count):
+        top = GAP + (i // columns) * (tile_h + GAP)
+        left = GAP + (i % columns) * (tile_w + GAP)
+        canvas[top : top + tile_h, left : left + tile_w] = cv2.resize(
+            gray[i], (tile_w, tile_h), interpolation=cv2.INTER_NEAREST
+        )
+        used[top : top + tile_h, left : left + tile_w] = True
+    image = colorize(canvas)  # (H', W', 3)
+    image[~used] = BACKGROUND
+    return add_title(image, title)
 
 
 def save_png(image: Any, path: str | Path) -> Path:
