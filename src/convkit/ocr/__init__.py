@@ -10,6 +10,8 @@ The pieces, each in its own module:
 - ``decoding``   greedy and beam-search CTC decoding with a confidence.
 - ``metrics``    character error rate, word error rate, exact-match rate.
 - ``generator``  synthetic text lines drawn with OpenCV's Hershey fonts.
+- ``reader``     a saved reader reading image files (what `convkit ocr` runs).
+- ``evaluation`` CER/WER/exact match and misread lines (`convkit evaluate`).
 
 Single symbols (one digit, one letter) are plain classification: train an
 ``output`` network on class folders instead (MNIST is OCR of one digit).
