@@ -52,6 +52,9 @@ def main() -> int:
         device="cpu",
         threads=args.threads,
         seed=0,
+        # Keep the epoch with the lowest validation loss: on 140 validation clips
+        # accuracy moves in 0.7% steps and ties, the loss ranks epochs more finely.
+        monitor="loss",
         evaluate_test=False,  # evaluated below on the official split, timed separately
     )
     train_seconds = time.perf_counter() - started
@@ -64,6 +67,7 @@ def main() -> int:
         "epochs": args.epochs,
         "train_seconds": round(train_seconds, 1),
         "specaugment": options["specaugment"],
+        "threads": args.threads,
         "model": str(report.model_path),
         "bar": ">= 0.98",
         "passed": test["accuracy"] >= 0.98,
