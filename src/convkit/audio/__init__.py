@@ -15,16 +15,11 @@ imported inside the functions that use them.
 """
 
 from convkit.audio.batches import AudioBatchSource, make_audio_batches
-from convkit.audio.dataset import (
-    AudioDataset,
-    AudioScanReport,
-    has_test_split,
-    is_audio_folder,
-    open_audio_dataset,
-)
+from convkit.audio.dataset import AudioDataset, AudioScanReport
 from convkit.audio.decode import AUDIO_EXTENSIONS, load_mono, read_audio, resample
 from convkit.audio.defaults import audio_preprocessing_for
 from convkit.audio.figure import spectrogram_figure
+from convkit.audio.folders import has_test_split, is_audio_folder, open_audio_dataset
 from convkit.audio.preprocessing import AudioPreprocessing
 from convkit.audio.specaugment import SpecAugment
 
