@@ -158,3 +158,46 @@ def test_throttled_lines_turn_bar_redraws_into_sparse_lines():
     stream.write("epoch 1/1 loss 0.5\n")
     lines = out.getvalue().splitlines()
     assert lines == ["epoch 1: 1/30", "epoch 1: 11/30", "epoch 1: 21/30", "epoch 1/1 loss 0.5"]
+
+
+def test_parquet_image_dataset_opens_scans_and_trains(tmp_path, mnist_dir):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    from convkit import api
+    from convkit.data import open_image_dataset
+    from convkit.train import TrainConfig
+
+    photos = write_digit_folder(mnist_dir, tmp_path / "photos", per_class=4)
+    files = sorted(photos.glob("*/*.png"))
+    contents = [p.read_bytes() for p in files] + [b"garbage"]
+    labels = [p.parent.name for p in files] + ["3"]
+    folder = tmp_path / "digits.parquet"  # a folder of part files, as Spark writes it
+    folder.mkdir()
+    half = len(contents) // 2
+    for part, rows in enumerate((slice(0, half), slice(half, None))):
+        table = pa.table({"content": contents[rows], "label": labels[rows]})
+        pq.write_table(table, folder / f"part-{part:05d}.parquet")
+
+    dataset = open_image_dataset(folder, options={"channels": 1})
+    assert len(dataset) == 41 and dataset.classes == [str(d) for d in range(10)]
+    report = dataset.scan(progress=False)
+    assert report.num_images == 40 and len(report.bad) == 1 and "row 40" in report.bad[0][0]
+    image, target = dataset.load(0)
+    assert image.shape == (28, 28, 1) and dataset.classes[target] == labels[0]
+
+    spec = write_tiny_spec(tmp_path)
+    config = TrainConfig(epochs=1, batch_size=16, workers=0)
+    fitted = api.fit(spec, folder, run_dir=tmp_path / "run", config=config, progress=False)
+    assert fitted.model_path.is_file() and fitted.skipped  # the garbage row is listed
+
+
+def test_parquet_without_label_column_says_what_is_needed(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    from convkit.data.parquet import ParquetImageDataset
+
+    pq.write_table(pa.table({"content": [b"x"]}), tmp_path / "x.parquet")
+    with pytest.raises(DataError, match="needs the columns 'content'.*'label'"):
+        ParquetImageDataset(tmp_path / "x.parquet")

@@ -57,6 +57,10 @@ def _open(path: Path, text: str, split, channels, classes, labels) -> ImageDatas
         return _digits_split(sklearn_digits(), split)
     if not path.exists():
         raise DataError(f"{path}: no such file or folder; {EXPECTED}")
+    from convkit.data.parquet import ParquetImageDataset, is_parquet  # bytes + labels (Spark)
+
+    if is_parquet(path):
+        return ParquetImageDataset(path, channels=channels, classes=classes)
     if path.is_file():
         name = path.name.lower()
         if name.endswith(".csv"):

@@ -24,6 +24,7 @@ _EXPORTS = {
     "predict_udf": "convkit.spark.udfs",
     "embed_udf": "convkit.spark.udfs",
     "predict_dataframe": "convkit.spark.dataframe",
+    "images_to_parquet": "convkit.spark.parquet_data",
 }
 
 __all__ = sorted(_EXPORTS)
