@@ -218,3 +218,15 @@ def test_predict_dataframe_rejects_missing_input(spark, workspace, tmp_path):
         predict_dataframe(workspace["model"], tmp_path / "nowhere", session=spark)
     with pytest.raises(DataError, match="no file matches"):
         predict_dataframe(workspace["model"], str(tmp_path / "*.png"), session=spark)
+
+
+def test_images_to_parquet_writes_a_trainable_dataset(spark, workspace, tmp_path):
+    from convkit.data import open_image_dataset
+    from convkit.spark import images_to_parquet
+
+    out = tmp_path / "photos.parquet"
+    assert images_to_parquet(workspace["photos"], out, session=spark) == 31  # README.txt left out
+    dataset = open_image_dataset(out, options={"channels": 1})
+    report = dataset.scan(progress=False)
+    assert report.num_images == 30 and report.class_counts == {str(d): 3 for d in range(10)}
+    assert len(report.bad) == 1  # broken.png, labelled "3" by its folder
