@@ -1,12 +1,13 @@
-"""Index speed: HNSW against numpy brute force, in one run, on the same queries.
+"""Index speed: IVF / HNSW against numpy brute force, in one run, on the same queries.
 
     nice python benchmarks/search_speed.py                       # 1,000,000 x 128-d
     nice python benchmarks/search_speed.py --model runs/lenet/model.convkit --n 0
 
-For a collection of vectors this reports: the HNSW build time, queries/s of
-numpy brute force (matrix product + top-k, 64 queries at a time, and one at a
-time), of FAISS's exact flat index, and of HNSW at several efSearch values
-with their recall@10 against the brute-force answer. Both sides use the same
+For a collection of vectors this reports: each engine's build time (--engines
+ivf,hnsw), queries/s of numpy brute force (matrix product + top-k, 64 queries
+at a time, and one at a time), of FAISS's exact flat index, and of each
+engine at several search efforts (IVF nprobe, HNSW efSearch) with recall@10
+against the brute-force answer. Both sides use the same
 threads (--threads, default 2: the machine is shared). With --model, the same
 is done on MNIST embeddings (gallery: the 60,000 train digits; queries: test
 digits), and embedding throughput (img/s) is measured.
@@ -49,6 +50,11 @@ def timed(function, *args):
     return result, time.perf_counter() - start
 
 
+def search_one_at_a_time(engine, queries: np.ndarray, effort: int) -> None:
+    for query in queries:
+        engine.search(query[None], 10, effort)
+
+
 def recall_at_10(found: np.ndarray, truth: np.ndarray) -> float:
     return float(
         np.mean([len(set(f[:10]) & set(t[:10])) / 10 for f, t in zip(found, truth, strict=True)])
@@ -79,34 +85,44 @@ def compare(name: str, gallery: np.ndarray, queries: np.ndarray, args) -> dict:
     _, seconds = timed(flat.search, queries, 10)
     flat_qps = len(queries) / seconds
 
-    settings = EngineSettings("hnsw", m=args.m, ef_construction=args.ef_construction)
-    ids = np.arange(n, dtype=np.int64)
-    engine, build_seconds = timed(lambda: Engine.build(gallery, ids, settings, progress=True))
-    print(
-        f"HNSW M={args.m} efConstruction={args.ef_construction}: built in {build_seconds:.1f}s",
-        file=sys.stderr,
-    )
-    rows = []
-    for ef in [int(value) for value in args.ef_search.split(",")]:
-        (_, found), seconds = timed(lambda ef=ef: engine.search(queries, 10, ef_search=ef))
-        one_at_a_time = timed(lambda ef=ef: [engine.search(q[None], 10, ef) for q in single])[1]
-        row = {
-            "ef_search": ef,
-            "qps": round(len(queries) / seconds, 1),
-            "qps_one_at_a_time": round(len(single) / one_at_a_time, 1),
-            "recall_at_10": round(recall_at_10(found, truth), 4),
-            "speedup_vs_brute": round(len(queries) / seconds / brute_qps, 1),
-            "speedup_one_at_a_time": round(len(single) / one_at_a_time / brute_single_qps, 1),
-        }
-        rows.append(row)
-        print(
-            f"  efSearch {ef:4d}: {row['qps']:9.1f} q/s ({row['speedup_vs_brute']}x brute), "
-            f"one at a time {row['qps_one_at_a_time']:.1f} q/s "
-            f"({row['speedup_one_at_a_time']}x), recall@10 {row['recall_at_10']:.4f}",
-            file=sys.stderr,
+    engines = {}
+    for kind in args.engines.split(","):
+        settings = EngineSettings(
+            kind, m=args.m, ef_construction=args.ef_construction, nlist=args.nlist
         )
-    good = [row for row in rows if row["recall_at_10"] >= 0.95]
-    best = max(good, key=lambda row: row["qps"]) if good else None
+        engine, build_seconds = timed(
+            Engine.build, gallery, np.arange(n, dtype=np.int64), settings, True
+        )
+        print(f"{settings.describe()}: built in {build_seconds:.1f}s", file=sys.stderr)
+        rows = []
+        efforts = args.ef_search if kind == "hnsw" else args.nprobe
+        for effort in [int(value) for value in efforts.split(",")]:
+            (_, found), seconds = timed(engine.search, queries, 10, effort)
+            one_at_a_time = timed(search_one_at_a_time, engine, single, effort)[1]
+            row = {
+                "effort": effort,
+                "qps": round(len(queries) / seconds, 1),
+                "qps_one_at_a_time": round(len(single) / one_at_a_time, 1),
+                "recall_at_10": round(recall_at_10(found, truth), 4),
+                "speedup_vs_brute": round(len(queries) / seconds / brute_qps, 1),
+                "speedup_one_at_a_time": round(len(single) / one_at_a_time / brute_single_qps, 1),
+            }
+            rows.append(row)
+            knob = "efSearch" if kind == "hnsw" else "nprobe"
+            print(
+                f"  {knob} {effort:4d}: {row['qps']:9.1f} q/s ({row['speedup_vs_brute']}x brute), "
+                f"one at a time {row['qps_one_at_a_time']:.1f} q/s "
+                f"({row['speedup_one_at_a_time']}x), recall@10 {row['recall_at_10']:.4f}",
+                file=sys.stderr,
+            )
+        good = [row for row in rows if row["recall_at_10"] >= 0.95]
+        engines[kind] = {
+            **{key: value for key, value in settings.to_dict().items() if "recall" not in key},
+            "build_seconds": round(build_seconds, 1),
+            "by_effort": rows,
+            "best_at_recall_0.95": max(good, key=lambda row: row["qps"]) if good else None,
+        }
+        del engine  # free the memory before the next engine is built
     return {
         "name": name,
         "vectors": n,
@@ -116,13 +132,7 @@ def compare(name: str, gallery: np.ndarray, queries: np.ndarray, args) -> dict:
         "brute_numpy_qps": round(brute_qps, 1),
         "brute_numpy_one_at_a_time_qps": round(brute_single_qps, 1),
         "faiss_flat_qps": round(flat_qps, 1),
-        "hnsw": {
-            "m": args.m,
-            "ef_construction": args.ef_construction,
-            "build_seconds": round(build_seconds, 1),
-            "by_ef_search": rows,
-        },
-        "best_at_recall_0.95": best,
+        "engines": engines,
     }
 
 
@@ -151,7 +161,10 @@ def main(argv=None) -> int:
     parser.add_argument("--single-queries", type=int, default=50, help="timed one at a time")
     parser.add_argument("--m", type=int, default=32)
     parser.add_argument("--ef-construction", type=int, default=80)
-    parser.add_argument("--ef-search", default="16,32,64,128,256")
+    parser.add_argument("--engines", default="ivf", help="comma list of ivf, hnsw")
+    parser.add_argument("--nlist", type=int, default=0, help="IVF cells (0: about sqrt(N))")
+    parser.add_argument("--nprobe", default="4,8,16,32,64", help="IVF efforts to try")
+    parser.add_argument("--ef-search", default="16,32,64,128,256", help="HNSW efforts to try")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--model", help="also benchmark MNIST embeddings of this model file")
     parser.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "mnist"))

@@ -30,7 +30,7 @@ def paths_for(count: int, start: int = 0) -> list[str]:
     return [f"/photos/{number:05d}.png" for number in range(start, start + count)]
 
 
-@pytest.fixture(params=["exact", "hnsw"])
+@pytest.fixture(params=["exact", "ivf", "hnsw"])
 def index(request) -> SearchIndex:
     vectors = clustered_vectors(600)
     return SearchIndex.create(vectors, paths_for(600), SOURCE, engine=request.param)
@@ -38,11 +38,11 @@ def index(request) -> SearchIndex:
 
 def test_auto_engine_switches_at_the_threshold():
     assert resolve_kind("auto", 100, approximate_above=100) == "exact"
-    assert resolve_kind("auto", 101, approximate_above=100) == "hnsw"
+    assert resolve_kind("auto", 101, approximate_above=100) == "ivf"
     with pytest.raises(ConvkitError, match="engine must be one of"):
-        resolve_kind("ivf", 10)
+        resolve_kind("lsh", 10)
     small = SearchIndex.create(clustered_vectors(50), paths_for(50), SOURCE, approximate_above=40)
-    assert small.engine.settings.kind == "hnsw"
+    assert small.engine.settings.kind == "ivf"
     assert small.engine.settings.recall_at_10 is not None
 
 
@@ -64,10 +64,13 @@ def test_search_matches_numpy_brute_force(index):
     )
 
 
-def test_hnsw_recall_is_measured_and_high():
-    hnsw = SearchIndex.create(clustered_vectors(2000), paths_for(2000), SOURCE, engine="hnsw")
-    assert hnsw.engine.settings.recall_queries == 1000
-    assert 0.95 <= hnsw.engine.settings.recall_at_10 <= 1.0
+@pytest.mark.parametrize("engine", ["ivf", "hnsw"])
+def test_approximate_recall_is_measured_and_high(engine):
+    index = SearchIndex.create(clustered_vectors(2000), paths_for(2000), SOURCE, engine=engine)
+    assert index.engine.settings.recall_queries == 1000
+    assert 0.95 <= index.engine.settings.recall_at_10 <= 1.0
+    if engine == "ivf":
+        assert index.engine.settings.nlist == 45  # round(sqrt(2000))
 
 
 def test_remove_and_add_without_rebuilding(index):
@@ -100,13 +103,17 @@ def test_many_removals_rebuild_the_graph():
     hnsw = SearchIndex.create(clustered_vectors(400), paths_for(400), SOURCE, engine="hnsw")
     hnsw.remove(paths_for(150))
     assert len(hnsw.engine.removed) == 0 and hnsw.engine.graph_size == 250
+    assert hnsw.engine.settings.kind == "exact"  # 250 is below the approximate threshold
 
 
-def test_growing_past_the_threshold_switches_to_hnsw():
-    grown = SearchIndex.create(clustered_vectors(30), paths_for(30), SOURCE, approximate_above=40)
+def test_growing_past_the_threshold_switches_to_approximate():
+    grown = SearchIndex.create(
+        clustered_vectors(100), paths_for(100), SOURCE, approximate_above=120
+    )
     assert grown.engine.settings.kind == "exact"
-    grown.add(clustered_vectors(20, seed=3), paths_for(20, start=100))
-    assert grown.engine.settings.kind == "hnsw" and len(grown) == 50
+    grown.add(clustered_vectors(40, seed=3), paths_for(40, start=1000))
+    assert grown.engine.settings.kind == "ivf" and len(grown) == 140
+    assert grown.engine.settings.recall_at_10 is not None
 
 
 def test_save_and_load_round_trip(index, tmp_path):

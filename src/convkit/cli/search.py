@@ -22,8 +22,9 @@ examples:
   convkit index model.convkit --out photos.cindex --remove photos/old.png photos/trash/
 
 The index file holds the vectors, the paths, the model's fingerprint and the
-FAISS engine: exact search up to 50,000 photos, an HNSW graph above (its
-recall@10 against exact search is measured and printed). --add embeds only
+FAISS engine: exact search up to 50,000 photos, an approximate IVF index
+above (or --engine hnsw); its recall@10 against exact search is measured and
+printed. --add embeds only
 photos not yet indexed; --remove drops files (or whole folders) without
 re-embedding anything. Unreadable images are skipped and listed (exit 1).
 """
@@ -95,9 +96,9 @@ def _register_index(subparsers) -> None:
     )
     parser.add_argument(
         "--engine",
-        choices=["auto", "exact", "hnsw"],
+        choices=["auto", "exact", "ivf", "hnsw"],
         default="auto",
-        help="auto (default): exact up to 50,000 photos, HNSW above",
+        help="auto (default): exact up to 50,000 photos, IVF above",
     )
     parser.add_argument("--batch-size", type=int, default=128)
     _threads_option(parser)
@@ -119,7 +120,11 @@ def _register_search(subparsers) -> None:
     parser.add_argument("--sheet", metavar="PNG", help="draw each query beside its matches")
     parser.add_argument("--model", help="model file (default: the one stored in the index)")
     parser.add_argument(
-        "--ef-search", type=int, metavar="N", help="HNSW candidate list: higher = better recall"
+        "--effort",
+        type=int,
+        metavar="N",
+        help="approximate indexes only: IVF cells scanned (nprobe) or HNSW efSearch; "
+        "higher = better recall, slower",
     )
     _threads_option(parser)
     parser.set_defaults(handler=run_search)
@@ -168,9 +173,8 @@ def _register_duplicates(subparsers) -> None:
 
 def _describe(index) -> str:
     settings = index.engine.settings
-    engine = "exact search"
-    if settings.kind == "hnsw":
-        engine = f"HNSW (M={settings.m}, efSearch={settings.ef_search})"
+    engine = settings.describe()
+    if settings.approximate:
         if settings.recall_at_10 is not None:
             engine += (
                 f", recall@10 {settings.recall_at_10:.3f} against exact search "
@@ -233,7 +237,7 @@ def run_search(args) -> int:
 
     set_threads(args.threads)
     results = search.search(
-        args.index, args.queries, model=args.model, top=args.top, ef_search=args.ef_search
+        args.index, args.queries, model=args.model, top=args.top, effort=args.effort
     )
     for result in results:
         if args.json:

@@ -2,7 +2,7 @@
 
 One safetensors file, like the model file: tensors ``vectors`` (N, D)
 float32, ``ids`` (N,) int64, ``removed`` (tombstoned HNSW ids) and, for an
-HNSW engine, ``engine`` (the serialised graph as uint8); one JSON document
+approximate engine, ``engine`` (the serialised IVF or HNSW index as uint8); one JSON document
 under the metadata key ``convkit_index`` with the paths, the model's
 fingerprint, its path and layer, the engine settings and a SHA-256 over every
 tensor. The exact engine is not stored: it is a copy of ``vectors`` and is
@@ -83,7 +83,7 @@ class SearchIndex:
         settings = EngineSettings(**{**(settings.to_dict() if settings else {}), "kind": kind})
         settings.recall_at_10, settings.recall_queries = None, 0
         self.engine = Engine.build(self.vectors, self.ids, settings, progress=progress)
-        if kind == "hnsw":
+        if settings.approximate:
             self.measure_recall()
 
     def measure_recall(self, sample: int = 1000) -> float:
@@ -111,8 +111,8 @@ class SearchIndex:
         self.ids = np.concatenate([self.ids, new_ids])
         self.paths = self.paths + list(paths)
         wanted = resolve_kind("auto", len(self.vectors), self.approximate_above)
-        if self.engine.settings.kind == "exact" and wanted == "hnsw":
-            self._build_engine("hnsw", self.engine.settings, progress)  # outgrew exact search
+        if self.engine.settings.kind == "exact" and wanted != "exact":
+            self._build_engine(wanted, self.engine.settings, progress)  # outgrew exact search
             return
         # The graph's recall was measured when it was built; a few additions do not move it.
         self.engine.add(vectors, new_ids, progress=progress)
@@ -132,7 +132,8 @@ class SearchIndex:
             and graph
             and (len(self.engine.removed) > REBUILD_TOMBSTONE_SHARE * graph)
         ):
-            self._build_engine("auto", self.engine.settings)  # also drops back to exact if small
+            small = len(self) <= self.approximate_above
+            self._build_engine("exact" if small else "hnsw", self.engine.settings)
         return missing
 
     # -- reading ------------------------------------------------------------------
@@ -152,9 +153,9 @@ class SearchIndex:
                 "query with the original model or rebuild the index with `convkit index`"
             )
 
-    def neighbours(self, queries: np.ndarray, k: int, ef_search: int | None = None):
+    def neighbours(self, queries: np.ndarray, k: int, effort: int | None = None):
         """Top ``k`` per query as (similarities (Q, k), rows (Q, k)); row -1 where none."""
-        similarities, found = self.engine.search(queries, min(k, max(len(self), 1)), ef_search)
+        similarities, found = self.engine.search(queries, min(k, max(len(self), 1)), effort)
         # ids only ever grow and removal keeps order, so they are sorted: binary search.
         rows = np.searchsorted(self.ids, found).clip(0, max(len(self.ids) - 1, 0))
         known = (found >= 0) & (len(self.ids) > 0)

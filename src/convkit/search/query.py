@@ -37,7 +37,7 @@ def search(
     *,
     model=None,
     top: int = 10,
-    ef_search: int | None = None,
+    effort: int | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: bool = False,
 ) -> list[QueryResult]:
@@ -45,7 +45,8 @@ def search(
 
     ``model`` defaults to the model path stored in the index; a model or layer
     that makes different vectors is refused. An unreadable query raises
-    DataError naming the file.
+    DataError naming the file. ``effort`` overrides the approximate engine's
+    search-time knob (IVF nprobe, HNSW efSearch): higher finds more, slower.
     """
     if top < 1:
         raise UsageError(f"top must be at least 1. Received: top={top}")
@@ -59,7 +60,7 @@ def search(
     vectors, _, _ = embedder.embed_files(
         paths, batch_size=batch_size, progress=progress, strict=True
     )
-    return search_vectors(index, vectors, paths, top=top, ef_search=ef_search)
+    return search_vectors(index, vectors, paths, top=top, effort=effort)
 
 
 def search_vectors(
@@ -68,12 +69,12 @@ def search_vectors(
     names: list[str],
     *,
     top: int = 10,
-    ef_search: int | None = None,
+    effort: int | None = None,
 ) -> list[QueryResult]:
     """Like ``search`` for vectors already embedded (N, D), one name per vector."""
     if len(index) == 0:
         return [QueryResult(name, []) for name in names]
-    similarities, rows = index.neighbours(vectors, top, ef_search=ef_search)  # (Q, k) each
+    similarities, rows = index.neighbours(vectors, top, effort=effort)  # (Q, k) each
     results = []
     for name, scores, found in zip(names, similarities, rows, strict=True):
         matches = [
