@@ -230,3 +230,53 @@ def test_images_to_parquet_writes_a_trainable_dataset(spark, workspace, tmp_path
     report = dataset.scan(progress=False)
     assert report.num_images == 30 and report.class_counts == {str(d): 3 for d in range(10)}
     assert len(report.bad) == 1  # broken.png, labelled "3" by its folder
+
+
+def test_cli_train_and_predict_with_spark(spark, workspace, tmp_path, capsys):
+    import pandas as pd
+
+    from convkit.cli import main
+
+    run_dir = tmp_path / "cli-run"
+    code = main(
+        [
+            "train",
+            str(workspace["spec"]),
+            "--data",
+            str(workspace["train"]),
+            "--epochs",
+            "1",
+            "--batch-size",
+            "32",
+            "--run-dir",
+            str(run_dir),
+            "--spark",
+            "local[2]",
+            "--workers",
+            "2",
+            "--quiet",
+            "--json",
+        ]
+    )
+    assert code == 0 and (run_dir / "model.convkit").is_file()
+    assert '"model":' in capsys.readouterr().out
+
+    out = tmp_path / "cli.parquet"
+    code = main(
+        [
+            "predict",
+            str(run_dir / "model.convkit"),
+            str(workspace["photos"]),
+            "--spark",
+            "local[2]",
+            "--out",
+            str(out),
+            "--top",
+            "2",
+        ]
+    )
+    assert code == 1  # one unreadable file, reported in its row
+    assert "31 files" in capsys.readouterr().out
+    assert list(pd.read_parquet(out).columns) == ["path", "label", "probability", "top", "error"]
+    assert not spark.sparkContext._jsc.sc().isStopped()  # the caller's session is left running
+    assert main(["predict", str(run_dir / "model.convkit"), "x.png", "--spark", "local[2]"]) == 2

@@ -49,7 +49,7 @@ def predict_dataframe(
     from pyspark.sql import functions as F
 
     from convkit.api import load
-    from convkit.spark.session import get_session, is_local_master, stop_session
+    from convkit.spark.session import is_local_master, session_scope
     from convkit.spark.udfs import embed_udf, predict_udf
 
     model = load(model_path)  # a bad model file fails here, before Spark starts
@@ -61,9 +61,7 @@ def predict_dataframe(
     sources = [_source_path(item) for item in items]
     out = str(out_parquet)
 
-    own_session = session is None
-    session = session or get_session(master, app_name="convkit predict", conf=spark_conf)
-    try:
+    with session_scope(master, session, "convkit predict", spark_conf) as session:
         model_ref = str(Path(model_path).absolute())
         if not is_local_master(session.sparkContext.master):
             # Executors may not see the driver's disk: ship the file; the UDF
@@ -107,9 +105,6 @@ def predict_dataframe(
                 flush=True,
             )
         return summary
-    finally:
-        if own_session:
-            stop_session(session)
 
 
 def read_files(session, sources: list[str], extensions: tuple[str, ...]):

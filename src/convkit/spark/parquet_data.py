@@ -18,17 +18,12 @@ def images_to_parquet(folder, out_parquet, master: str = "local[2]", session=Non
     from pyspark.sql import functions as F
 
     from convkit.spark.dataframe import IMAGE_EXTENSIONS, _source_path, read_files
-    from convkit.spark.session import get_session, stop_session
+    from convkit.spark.session import session_scope
 
     source = _source_path(folder)
-    own_session = session is None
-    session = session or get_session(master, app_name="convkit images to parquet")
-    try:
+    with session_scope(master, session, "convkit images to parquet") as session:
         frame = read_files(session, [source], IMAGE_EXTENSIONS)
         label = F.element_at(F.split(F.col("path"), "/"), -2)  # .../<label>/<file>
         frame = frame.select("path", "content", label.alias(LABEL_COLUMN))
         frame.write.mode("overwrite").parquet(str(out_parquet))
         return session.read.parquet(str(out_parquet)).count()
-    finally:
-        if own_session:
-            stop_session(session)

@@ -6,6 +6,7 @@ inside the functions here, so importing this module costs nothing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import time
@@ -122,6 +123,30 @@ def check_slots(session, processes: int, wait_s: float = 0.0) -> int:
             f"has {slots}: use --workers {slots} or {hint}"
         )
     return slots
+
+
+@contextlib.contextmanager
+def session_scope(master: str, session=None, app_name: str = "convkit", conf=None):
+    """Yield ``session``, the active session, or a new one on ``master``.
+
+    Only a session started here is stopped at the end: a caller's session (or
+    one already active in this process, e.g. in a notebook) is left running.
+    """
+    if session is not None:
+        yield session
+        return
+    from pyspark.sql import SparkSession
+
+    _require_pyspark()
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        yield active
+        return
+    created = get_session(master, app_name=app_name, conf=conf)
+    try:
+        yield created
+    finally:
+        stop_session(created)
 
 
 def stop_session(session) -> None:

@@ -53,7 +53,7 @@ def fit_distributed(
     """
     from convkit.api import default_run_dir, load_spec_any
     from convkit.spark.launch import run_on_workers
-    from convkit.spark.session import get_session, local_slots, stop_session
+    from convkit.spark.session import local_slots, session_scope
     from convkit.train.config import TrainConfig
 
     if workers < 1:
@@ -68,9 +68,7 @@ def fit_distributed(
         raise UsageError(f"nothing to resume in {run_dir}: no checkpoints/last.ckpt there")
     data = _absolute_if_local(data)
 
-    own_session = session is None
-    session = session or get_session(master, app_name=f"convkit train {spec.name}", conf=spark_conf)
-    try:
+    with session_scope(master, session, f"convkit train {spec.name}", spark_conf) as session:
         if use_gpu is None:
             use_gpu = config.device != "cpu" and cluster_has_gpus(session)
         worker_config = config_for_workers(config, session, workers, use_gpu)
@@ -104,9 +102,6 @@ def fit_distributed(
             threads_per_worker=worker_config.threads,
             slot_wait_s=slot_wait_s,
         )
-    finally:
-        if own_session:
-            stop_session(session)
 
 
 def fit_on_rank(payload: dict):
