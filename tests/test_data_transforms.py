@@ -54,7 +54,8 @@ def test_grey_network_on_colour_photo_and_bgr_order():
 def test_batch_normalisation_equals_per_image_and_is_channels_last():
     pre = Preprocessing(6, 5, 3, mean="imagenet", std="imagenet")
     images = np.random.default_rng(0).integers(0, 256, (4, 6, 5, 3), dtype=np.uint8)
-    batch = pre.normalise_batch(torch.from_numpy(images))
+    batch = pre.normalise_batch(images)
+    assert torch.equal(batch, pre.normalise_batch(torch.from_numpy(images)))
     assert batch.shape == (4, 3, 6, 5) and batch.is_contiguous(memory_format=torch.channels_last)
     expected = np.stack([pre.normalise(img) for img in images])
     np.testing.assert_allclose(batch.numpy(), expected, rtol=1e-5, atol=1e-5)
@@ -178,11 +179,12 @@ def test_opencv_and_batched_torch_appliers_agree():
     ]
     images = np.clip(images.astype(int) + rng.integers(0, 3, images.shape), 0, 255).astype(np.uint8)
     params = aug.sample_batch(5, 1, range(6), 24, 20)
-    batch = aug.apply_batch(torch.from_numpy(images), params).numpy()  # (N, 1, H, W)
+    batch = aug.apply_batch(images, params)  # (N, H, W, 1) float
+    assert batch.shape == images.shape and batch.dtype == np.float32
     for k in range(6):
-        single = aug.apply(images[k], params[k]).astype(float)[:, :, 0]
-        interior = np.abs(batch[k, 0] - single)[2:-2, 2:-2]
-        assert np.median(interior) <= 1.0, k
+        single = aug.apply(images[k], params[k]).astype(float)
+        difference = np.abs(batch[k] - single)
+        assert difference.max() <= 0.5, k  # same OpenCV warp; only the final rounding differs
 
 
 def test_augment_config_round_trip_and_parse():

@@ -8,7 +8,7 @@ The random draws for an example are a hash of ``(seed, epoch, index)`` — a
 function of the example, not of the batch it falls in, the worker that loads
 it or where a resumed run started.
 Two appliers share those draws: ``apply`` (OpenCV, one uint8 HWC image, used
-by file-backed loaders) and ``apply_batch`` (torch, a whole in-memory batch).
+by file-backed loaders) and ``apply_batch`` (numpy, a whole in-memory batch).
 """
 
 from __future__ import annotations
@@ -253,25 +253,21 @@ class Augment:
             )
         return out
 
-    def apply_batch(self, images, params: BatchParams):
-        """torch uint8 (N, H, W, C) -> float32 (N, C, H, W) in 0..255, all at once.
+    def apply_batch(self, images: np.ndarray, params: BatchParams) -> np.ndarray:
+        """uint8 (N, H, W, C) -> float32 (N, H, W, C) in 0..255, for a whole batch.
 
-        Same draws as ``apply``; bilinear resampling through ``grid_sample``
-        instead of OpenCV, so pixels may differ by rounding, not by geometry.
+        The warp is OpenCV's, image by image, exactly as ``apply`` does it (a
+        28x28 warp costs microseconds; a numpy gather version measured 4x more
+        CPU); brightness/contrast are one vectorised multiply-add, unrounded.
         """
-        import torch
-        import torch.nn.functional as F
-
-        n, h, w, _ = images.shape
-        x = images.permute(0, 3, 1, 2).to(torch.float32)  # (N, C, H, W)
-        if params.geometric.any():
-            theta = torch.from_numpy(_normalised_thetas(params.inverse, h, w))  # (N, 2, 3)
-            grid = _sampling_grid(theta, h, w)  # (N, H, W, 2)
-            x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+        warped = images.copy() if params.geometric.any() else images
+        for k in np.flatnonzero(params.geometric):
+            warped[k] = self.apply(images[k], AugmentParams(params.inverse[k], True, 1.0, 0.0))
+        x = warped.astype(np.float32)  # (N, H, W, C), our own buffer
         if self.is_photometric:
-            gain = torch.from_numpy(params.gain.astype(np.float32)).view(n, 1, 1, 1)
-            bias = torch.from_numpy(params.bias.astype(np.float32)).view(n, 1, 1, 1)
-            x = torch.addcmul(bias, x, gain).clamp_(0.0, 255.0)
+            x *= params.gain.astype(np.float32)[:, None, None, None]
+            x += params.bias.astype(np.float32)[:, None, None, None]
+            np.clip(x, 0.0, 255.0, out=x)
         return x
 
 
@@ -289,33 +285,3 @@ def _mix(z):
 
 def _matrix(a, b, c, d, e, f) -> np.ndarray:
     return np.array([[a, b, c], [d, e, f], [0.0, 0.0, 1.0]])
-
-
-def _normalised_thetas(inverse: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Pixel-space inverse maps (N, 2, 3) -> affine_grid's normalised coordinates.
-
-    With align_corners=False a pixel centre x sits at normalised (2x + 1) / W - 1,
-    so pixel = P @ normalised with P = [[W/2, 0, (W-1)/2], [0, H/2, (H-1)/2]];
-    theta = P^-1 @ A @ P.
-    """
-    to_pixels = _matrix(width / 2.0, 0, (width - 1) / 2.0, 0, height / 2.0, (height - 1) / 2.0)
-    to_normalised = np.linalg.inv(to_pixels)
-    full = np.concatenate([inverse, np.tile([[[0.0, 0.0, 1.0]]], (len(inverse), 1, 1))], axis=1)
-    return (to_normalised @ full @ to_pixels)[:, :2].astype(np.float32)
-
-
-def _sampling_grid(theta, height: int, width: int):
-    """affine_grid(theta, align_corners=False) as six broadcast multiply-adds.
-
-    torch's affine_grid runs a batched 3x2 matmul that costs several times
-    more than this on CPU for small images.
-    """
-    import torch
-
-    xs = (torch.arange(width, dtype=torch.float32) * 2 + 1) / width - 1  # (W,)
-    ys = (torch.arange(height, dtype=torch.float32) * 2 + 1) / height - 1  # (H,)
-    xs, ys = xs.view(1, 1, width), ys.view(1, height, 1)
-    t = theta.view(-1, 6, 1, 1)  # rows of theta: (t0 t1 t2), (t3 t4 t5)
-    gx = t[:, 0] * xs + t[:, 1] * ys + t[:, 2]  # (N, H, W)
-    gy = t[:, 3] * xs + t[:, 4] * ys + t[:, 5]
-    return torch.stack([gx, gy], dim=-1)

@@ -7,9 +7,9 @@ every epoch's permutation for distributed training.
 
 Two implementations behind one interface:
 
-- ``InMemoryBatches``: the dataset is one uint8 array; it is resized once,
-  held as a torch tensor, and each batch is an index + one fused
-  normalisation (+ a batched affine warp when augmenting). Nearly free.
+- ``InMemoryBatches``: the dataset is one uint8 array, resized once; each
+  batch is a fancy index + one multiply-add (+ a batched affine warp when
+  augmenting), in numpy: no thread pool competes with the training step.
 - ``FileBatches``: a torch DataLoader whose worker processes decode, resize,
   augment and normalise with OpenCV. A file that fails is skipped and
   recorded in ``skipped``; its batch is just smaller.
@@ -105,7 +105,7 @@ class BatchSource:
 
 
 class InMemoryBatches(BatchSource):
-    """Batches cut from one uint8 tensor already at the network's input size."""
+    """Batches cut from one uint8 array already at the network's input size."""
 
     def __init__(
         self,
@@ -119,31 +119,29 @@ class InMemoryBatches(BatchSource):
         drop_last: bool,
         progress: bool = True,
     ):
-        import torch
-
         super().__init__(indices, batch_size, shuffle, seed, drop_last)
         self.preprocessing = preprocessing
         self.augment = augment if augment is not None and augment.enabled else None
-        images = _fit_all(dataset.images, self.indices, preprocessing, progress)  # (M, H, W, C)
-        self.images = torch.from_numpy(images)
-        self.targets = torch.from_numpy(np.asarray(dataset.targets, dtype=np.int64)[self.indices])
+        self.images = _fit_all(
+            dataset.images, self.indices, preprocessing, progress
+        )  # (M, H, W, C)
+        self.targets = np.asarray(dataset.targets, dtype=np.int64)[self.indices]  # (M,)
 
     def epoch(self, epoch: int, start: int = 0):
         import torch
 
         height, width = self.preprocessing.height, self.preprocessing.width
         for positions in self.batch_positions(epoch, start):
-            rows = torch.from_numpy(positions)
-            x8 = self.images.index_select(0, rows)  # (N, H, W, C) uint8
-            y = self.targets.index_select(0, rows)  # (N,) int64
+            x8 = self.images[positions]  # (N, H, W, C) uint8, a copy
+            y = torch.from_numpy(self.targets[positions])  # (N,) int64
             if self.augment is None:
                 yield self.preprocessing.normalise_batch(x8), y
                 continue
             params = self.augment.sample_batch(
                 self.seed, epoch, self.indices[positions], height, width
             )
-            x = self.augment.apply_batch(x8, params)  # (N, C, H, W) float 0..255
-            yield self.preprocessing.normalise_nchw(x), y
+            x = self.augment.apply_batch(x8, params)  # (N, H, W, C) float32 0..255
+            yield self.preprocessing.normalise_batch_(x), y
 
 
 def _fit_all(
@@ -262,7 +260,7 @@ class _LoadBatches:
             examples = [(pre.normalise(img), t) for img, t in zip(images, targets, strict=True)]
             inputs, collated = self.collate(examples)
             return inputs, collated, skipped
-        x8 = torch.from_numpy(np.stack(images))  # (N, H, W, C) uint8
+        x8 = np.stack(images)  # (N, H, W, C) uint8
         return pre.normalise_batch(x8), torch.as_tensor(targets, dtype=torch.int64), skipped
 
 

@@ -146,36 +146,28 @@ class Preprocessing:
     # ----- whole batches (torch) -------------------------------------------
 
     def normalise_batch(self, images):
-        """uint8 tensor (N, H, W, C) -> float32 (N, C, H, W), channels_last memory.
+        """uint8 (N, H, W, C) numpy array or tensor -> float32 tensor (N, C, H, W), channels_last.
 
-        The work is done on the NHWC tensor (per-channel constants broadcast
-        along the innermost axis, the fast case); its permute *is* a
-        channels_last NCHW tensor, so no copy follows.
+        Done in numpy on the NHWC array (per-channel constants broadcast along
+        the innermost axis; no thread pool to fight the training step). The
+        permuted view of the NHWC result *is* a channels_last NCHW tensor.
         """
-        import torch
+        images = images.numpy() if hasattr(images, "numpy") else np.asarray(images)
+        return self.normalise_batch_(images.astype(np.float32))
 
-        x = images.to(torch.float32)  # (N, H, W, C), a fresh buffer we may change in place
-        return self._scale_shift_nhwc_(x).permute(0, 3, 1, 2)
-
-    def normalise_nchw(self, x):
-        """float tensor (N, C, H, W) in 0..255 (our own buffer) -> normalised, channels_last."""
-        import torch
-
-        x = x.contiguous(memory_format=torch.channels_last)
-        return self._scale_shift_nhwc_(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
-
-    def _scale_shift_nhwc_(self, x):
-        """In place on a (N, H, W, C) float tensor: x * (scale / std) - mean / std."""
+    def normalise_batch_(self, x: np.ndarray):
+        """Like normalise_batch, on a float32 (N, H, W, C) array in 0..255, changed in place."""
         import torch
 
         multiplier, offset = self._affine()
         if (multiplier == multiplier[0]).all() and (offset == offset[0]).all():
-            x.mul_(float(multiplier[0]))  # scalars: the cheapest kernel
+            x *= multiplier[0]  # scalars: the cheapest loop
             if offset[0]:
-                x.add_(float(offset[0]))
-            return x
-        x.mul_(torch.from_numpy(multiplier)).add_(torch.from_numpy(offset))  # (C,) broadcasts
-        return x
+                x += offset[0]
+        else:
+            x *= multiplier  # (C,) broadcasts along the last axis
+            x += offset
+        return torch.from_numpy(x).permute(0, 3, 1, 2)  # (N, C, H, W), NHWC memory
 
     def _affine(self) -> tuple[np.ndarray, np.ndarray]:
         # (p * scale - mean) / std == p * (scale / std) + (-mean / std)

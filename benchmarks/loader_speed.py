@@ -1,0 +1,141 @@
+"""How fast convkit's data loader delivers batches, next to what training consumes.
+
+    python benchmarks/loader_speed.py                  # MNIST + 240 JPEG photos, 0/1/2 workers
+    python benchmarks/loader_speed.py --photos 600 --repeats 3
+
+Measurements (images per second, wall clock, best of --repeats passes):
+
+  mnist in memory            60,000 MNIST digits, batch 64: index + normalise
+  mnist in memory + augment  the same with crop/rotation/scale/brightness (batched warp)
+  photos, W workers          a folder of JPEG photo crops (real photos: scikit-learn's
+                             samples, random crops 256-px saved as JPEG), batch 32:
+                             decode + resize to 224 + flip/crop/rotation + normalise
+  lenet train step           forward + backward + Adam step of examples/lenet.yaml on
+                             MNIST batches of 64: what training consumes
+
+The loader keeps up when its img/s is above the train step's. Numbers depend
+on how busy the machine is: the load average is printed with them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+MNIST = ROOT.parent / "shared" / "data" / "mnist"
+
+
+def best_rate(run_epoch, repeats: int) -> float:
+    """Best images/s over ``repeats`` passes; run_epoch() returns images seen."""
+    best = 0.0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        count = run_epoch()
+        best = max(best, count / (time.perf_counter() - start))
+    return best
+
+
+def count_images(source, epoch: int) -> int:
+    return sum(len(y) for _, y in source.epoch(epoch))
+
+
+def mnist_rates(repeats: int) -> dict[str, float]:
+    from convkit.data import Augment, Preprocessing, make_batches, open_image_dataset
+
+    train = open_image_dataset(MNIST, "train")
+    pre = Preprocessing(28, 28, 1, mean="mnist", std="mnist")
+    aug = Augment(crop_padding=2, rotation=10, scale=0.1, brightness=0.1)
+    plain = make_batches(train, None, pre, None, batch_size=64, seed=0, progress=False)
+    augmented = make_batches(train, None, pre, aug, batch_size=64, seed=0, progress=False)
+    return {
+        "mnist in memory": best_rate(lambda: count_images(plain, 0), repeats),
+        "mnist in memory + augment": best_rate(lambda: count_images(augmented, 0), repeats),
+    }
+
+
+def photo_rates(count: int, repeats: int, workers_list: list[int]) -> dict[str, float]:
+    from convkit.data import Augment, Preprocessing, make_batches, open_image_dataset
+    from convkit.data.samples import make_photo_folder
+
+    rates = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = make_photo_folder(tmp, per_class=count // 2, size=256, seed=0)
+        photos = open_image_dataset(folder)
+        photos.scan(progress=False)
+        pre = Preprocessing(224, 224, 3, resize="center_crop", mean="imagenet", std="imagenet")
+        aug = Augment(crop_padding=16, flip=True, rotation=10)
+        for workers in workers_list:
+            source = make_batches(photos, None, pre, aug, batch_size=32, seed=0, workers=workers)
+            rates[f"photos 224px + augment, {workers} workers"] = best_rate(
+                lambda source=source: count_images(source, 0), repeats
+            )
+    return rates
+
+
+def train_step_rate(steps: int, repeats: int) -> float:
+    import torch
+
+    from convkit.build import build
+    from convkit.data import Preprocessing, make_batches, open_image_dataset
+    from convkit.spec import load_spec
+
+    spec = load_spec(ROOT / "examples" / "lenet.yaml")
+    net = build(spec).to(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+    test = open_image_dataset(MNIST, "test")
+    pre = Preprocessing.for_spec(spec, mean="mnist", std="mnist")
+    batches = list(make_batches(test, None, pre, None, batch_size=64, progress=False).epoch(0))[
+        :steps
+    ]
+
+    def run() -> int:
+        seen = 0
+        for x, y in batches:
+            optimizer.zero_grad(set_to_none=True)
+            loss = torch.nn.functional.cross_entropy(net(x), y)
+            loss.backward()
+            optimizer.step()
+            seen += len(y)
+        return seen
+
+    run()  # warm-up: first calls allocate and pick kernels
+    return best_rate(run, repeats)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--photos", type=int, default=240, help="JPEG photos in the folder")
+    parser.add_argument("--workers", default="0,1,2", help="worker counts to try, comma-separated")
+    parser.add_argument("--repeats", type=int, default=2, help="passes per measurement (best kept)")
+    parser.add_argument("--train-steps", type=int, default=100, help="LeNet steps to time")
+    args = parser.parse_args(argv)
+    if not MNIST.is_dir():
+        print(f"MNIST not found at {MNIST}", file=sys.stderr)
+        return 2
+
+    import torch
+
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+    )
+    rates = {}
+    rates.update(mnist_rates(args.repeats))
+    rates.update(photo_rates(args.photos, args.repeats, [int(w) for w in args.workers.split(",")]))
+    train = train_step_rate(args.train_steps, args.repeats)
+    rates["lenet train step (consumer)"] = train
+    width = max(len(name) for name in rates)
+    for name, rate in rates.items():
+        ratio = "" if name.startswith("lenet") else f"   {rate / train:6.1f}x the train step"
+        print(f"{name:<{width}}  {rate:10,.0f} img/s{ratio}")
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
