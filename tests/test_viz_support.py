@@ -2,12 +2,15 @@
 
 Imported by tests/test_viz*.py, test_serve*.py and test_browser*.py (pytest
 puts tests/ on sys.path). A LeNet is built from its spec and saved as a real
-``.convkit`` file with a handful of SGD steps on real MNIST digits, so the
+``.convkit`` file after a handful of Adam steps on real MNIST digits, so the
 files go through the same load path users take.
 """
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -89,12 +92,21 @@ def save_model_file(
     return path
 
 
+_BUILT: dict[tuple[str, int], Path] = {}  # one fitted LeNet per process, copied where asked
+
+
 def lenet_file(folder: Path, mnist_dir: Path, steps: int = 10) -> Path:
     """A LeNet fitted for a few steps on 64 MNIST digits (enough to name those digits)."""
-    images, labels = mnist_digits(mnist_dir, 64)
-    return save_model_file(
-        folder / "lenet.convkit", LENET_YAML, [str(i) for i in range(10)], images, labels, steps
-    )
+    key = (str(mnist_dir), steps)
+    if key not in _BUILT:
+        cache = Path(tempfile.mkdtemp(prefix="convkit-viz-tests-"))
+        atexit.register(shutil.rmtree, cache, True)
+        images, labels = mnist_digits(mnist_dir, 64)
+        _BUILT[key] = save_model_file(
+            cache / "lenet.convkit", LENET_YAML, [str(i) for i in range(10)], images, labels, steps
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    return Path(shutil.copy(_BUILT[key], folder / "lenet.convkit"))
 
 
 def photo_file(folder: Path) -> Path:
