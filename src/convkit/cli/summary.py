@@ -13,7 +13,11 @@ Show what a network spec computes, layer by layer, without building it:
 the output volume of every layer (height x width x channels, e.g. 24x24x20),
 its parameters, forward FLOPs per image and receptive field, then totals.
 A spec whose volumes do not fit is refused with the arithmetic and values
-that would fit."""
+that would fit (exit code 2).
+
+FLOPs count a multiply-add as 2; MB are 10^6 bytes of float32; a receptive
+field of `all` means every input pixel (after dense or global layers). The
+spec layer never imports torch, so this takes a fraction of a second."""
 
 EPILOG = """\
 examples:
