@@ -12,6 +12,4 @@ OP_MODULES = [
     "convkit.build.ops.merge",
     "convkit.build.ops.sequence",
     "convkit.build.ops.detection",
-    "convkit.build.ops.sequence",
-    "convkit.build.ops.detection",
 ]
