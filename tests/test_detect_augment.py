@@ -75,7 +75,9 @@ def test_augment_is_deterministic_per_seed_epoch_index():
 
 
 def test_bad_settings_are_one_line_errors():
-    with pytest.raises(UsageError, match=r"`flip` must be a probability in \[0, 1\]. Received: flip=2"):
+    with pytest.raises(
+        UsageError, match=r"`flip` must be a probability in \[0, 1\]. Received: flip=2"
+    ):
         DetectAugment(flip=2)
     with pytest.raises(UsageError, match="scale_min <= scale_max"):
         DetectAugment(scale_min=1.5, scale_max=1.0)
@@ -85,6 +87,11 @@ def test_generic_augment_flags_translate_to_box_augmentations():
     from convkit.data import Augment
 
     converted = DetectAugment.from_generic(Augment(flip=True, scale=0.2, crop_padding=4), seed=1)
-    assert (converted.flip, converted.scale_min, converted.scale_max, converted.crop) == (0.5, 0.8, 1.2, 0.5)
+    assert (converted.flip, converted.scale_min, converted.scale_max, converted.crop) == (
+        0.5,
+        0.8,
+        1.2,
+        0.5,
+    )
     with pytest.raises(UsageError, match="rotation"):
         DetectAugment.from_generic(Augment(rotation=10))

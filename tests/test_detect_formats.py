@@ -23,7 +23,11 @@ def scene_sets(tmp_path_factory):
 
 def test_three_formats_give_the_same_boxes(scene_sets):
     loaded = {f: open_detection_dataset(path) for f, path in scene_sets.items()}
-    assert {f: ds.format for f, ds in loaded.items()} == {"voc": "voc", "yolo": "yolo", "coco": "coco"}
+    assert {f: ds.format for f, ds in loaded.items()} == {
+        "voc": "voc",
+        "yolo": "yolo",
+        "coco": "coco",
+    }
     for ds in loaded.values():
         assert ds.classes == ["circle", "square", "triangle"]
         assert len(ds) == 6
@@ -42,7 +46,9 @@ def test_scene_boxes_are_exact(monkeypatch, seed):
     from convkit.detect import scenes
 
     monkeypatch.setattr(scenes, "_clutter", lambda rng, size: np.zeros((size, size, 3), np.uint8))
-    image, boxes, labels = scenes.make_scene(np.random.default_rng(seed), 64, classes=5, max_objects=1)
+    image, boxes, labels = scenes.make_scene(
+        np.random.default_rng(seed), 64, classes=5, max_objects=1
+    )
     rows, cols = np.nonzero(image.any(axis=2))
     assert boxes.tolist() == [[cols.min(), rows.min(), cols.max() + 1, rows.max() + 1]]
 
@@ -50,7 +56,9 @@ def test_scene_boxes_are_exact(monkeypatch, seed):
 def write_voc(folder, stem, objects, size=(40, 30), text=None):
     (folder / "Annotations").mkdir(parents=True, exist_ok=True)
     (folder / "JPEGImages").mkdir(exist_ok=True)
-    cv2.imwrite(str(folder / "JPEGImages" / f"{stem}.jpg"), np.full((size[1], size[0], 3), 90, np.uint8))
+    cv2.imwrite(
+        str(folder / "JPEGImages" / f"{stem}.jpg"), np.full((size[1], size[0], 3), 90, np.uint8)
+    )
     if text is None:
         body = "".join(
             f"<object><name>{n}</name><bndbox><xmin>{b[0]}</xmin><ymin>{b[1]}</ymin>"
@@ -76,7 +84,9 @@ def test_voc_bad_input_is_reported_not_fatal(tmp_path):
     _, boxes, labels = ds.load(stems.index("good"))
     assert boxes.tolist() == [[0.0, 0.0, 10.0, 10.0]]  # VOC corners are 1-based
     _, boxes, labels = ds.load(stems.index("outside"))
-    assert boxes.tolist() == [[0.0, 4.0, 40.0, 20.0]] and labels.tolist() == [1]  # clipped; outside dropped
+    assert boxes.tolist() == [[0.0, 4.0, 40.0, 20.0]] and labels.tolist() == [
+        1
+    ]  # clipped; outside dropped
     assert any("clipped" in n for n in ds.notes) and any("degenerate" in n for n in ds.notes)
     for background in ("empty", "unannotated"):
         assert ds.load(stems.index(background))[1].shape == (0, 4)
@@ -114,7 +124,9 @@ def test_yolo_malformed_lines_and_class_ids_are_skipped(scene_sets, tmp_path):
 def test_yolo_dataset_yaml_with_name_mapping(tmp_path, scene_sets):
     root = tmp_path / "y"
     shutil.copytree(scene_sets["yolo"], root)
-    (root / "data.yaml").write_text("path: .\ntrain: images\nnames: {0: circle, 1: square, 2: triangle}\n")
+    (root / "data.yaml").write_text(
+        "path: .\ntrain: images\nnames: {0: circle, 1: square, 2: triangle}\n"
+    )
     ds = open_detection_dataset(root / "data.yaml")
     assert ds.classes == ["circle", "square", "triangle"] and len(ds) == 6
     with pytest.raises(DataError, match="no 'val' entry"):
@@ -132,7 +144,9 @@ def test_coco_bad_entries_skipped_and_unannotated_images_are_background(scene_se
     shutil.copytree(scene_sets["coco"], root)
     document = json.loads((root / "annotations.json").read_text())
     document["annotations"].append({"image_id": 0, "category_id": 1})  # no bbox
-    document["annotations"] = [a for a in document["annotations"] if a.get("image_id") != 1 or "bbox" not in a]
+    document["annotations"] = [
+        a for a in document["annotations"] if a.get("image_id") != 1 or "bbox" not in a
+    ]
     document["images"].append({"id": 99, "file_name": "missing.png"})
     (root / "annotations.json").write_text(json.dumps(document))
     ds = open_detection_dataset(root)

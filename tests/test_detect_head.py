@@ -24,7 +24,13 @@ def encode(box, label, anchor, rows=4, cols=4, confident=8.0):
     col, row = int(cx), int(cy)
     logit = lambda p: math.log(p / (1 - p))  # noqa: E731
     raw[0, anchor, row, col, :5] = torch.tensor(
-        [logit(cx - col), logit(cy - row), math.log(w / ANCHORS[anchor, 0]), math.log(h / ANCHORS[anchor, 1]), confident]
+        [
+            logit(cx - col),
+            logit(cy - row),
+            math.log(w / ANCHORS[anchor, 0]),
+            math.log(h / ANCHORS[anchor, 1]),
+            confident,
+        ]
     )
     raw[0, anchor, row, col, 5 + label] = confident
     return raw.permute(0, 1, 4, 2, 3).reshape(1, -1, rows, cols)
@@ -44,7 +50,9 @@ def test_anchor_with_the_closest_shape_is_chosen():
 
 def test_decoding_an_encoded_box_gives_it_back():
     box = [9.0, 5.0, 31.0, 19.0]
-    (boxes, scores, labels), = decode_detections(encode(box, 2, 1), ANCHORS, STRIDE, 0.5, 0.45, image_size=(32, 32))
+    ((boxes, scores, labels),) = decode_detections(
+        encode(box, 2, 1), ANCHORS, STRIDE, 0.5, 0.45, image_size=(32, 32)
+    )
     assert labels.tolist() == [2]
     assert boxes[0].tolist() == pytest.approx(box, abs=1e-3)
     assert scores.item() > 0.99
@@ -52,15 +60,15 @@ def test_decoding_an_encoded_box_gives_it_back():
 
 def test_conf_threshold_filters_and_nms_merges_duplicates():
     output = encode([4, 4, 14, 20], 0, 0)  # confidence sigmoid(8)^2 * softmax ~ 0.999
-    (boxes, _, _), = decode_detections(output, ANCHORS, STRIDE, conf_threshold=0.9999)
+    ((boxes, _, _),) = decode_detections(output, ANCHORS, STRIDE, conf_threshold=0.9999)
     assert len(boxes) == 0
     # both anchors of the cell say the same box: anchor 0's block from one encoding, 1's from the other
     doubled = encode([4, 4, 14, 20], 0, 0).view(1, 2, 5 + K, 4, 4).clone()
     doubled[:, 1] = encode([4, 4, 14, 20], 0, 1).view(1, 2, 5 + K, 4, 4)[:, 1]
     doubled = doubled.view(1, -1, 4, 4)
-    (boxes, _, _), = decode_detections(doubled, ANCHORS, STRIDE, 0.5, iou_threshold=0.45)
+    ((boxes, _, _),) = decode_detections(doubled, ANCHORS, STRIDE, 0.5, iou_threshold=0.45)
     assert len(boxes) == 1
-    (boxes, _, _), = decode_detections(doubled, ANCHORS, STRIDE, 0.5, iou_threshold=1.0)
+    ((boxes, _, _),) = decode_detections(doubled, ANCHORS, STRIDE, 0.5, iou_threshold=1.0)
     assert len(boxes) == 2
 
 
@@ -83,12 +91,18 @@ def test_loss_on_images_without_objects_only_teaches_background():
 def test_training_the_raw_output_recovers_the_boxes():
     torch.manual_seed(0)
     output = torch.zeros(2, len(ANCHORS) * (5 + K), 4, 4, requires_grad=True)
-    targets = torch.tensor([[0, 1, 2.0, 2.0, 12.0, 12.0], [1, 2, 0.0, 0.0, 20.0, 14.0], [1, 0, 16.0, 16.0, 32.0, 32.0]])
+    targets = torch.tensor(
+        [[0, 1, 2.0, 2.0, 12.0, 12.0], [1, 2, 0.0, 0.0, 20.0, 14.0], [1, 0, 16.0, 16.0, 32.0, 32.0]]
+    )
     optimizer = torch.optim.Adam([output], lr=0.1)
     for _ in range(150):
         optimizer.zero_grad()
         yolo_loss(output, targets, ANCHORS, STRIDE)[0].backward()
         optimizer.step()
-    first, second = decode_detections(output.detach(), ANCHORS, STRIDE, 0.5, 0.45, image_size=(32, 32))
-    assert first[2].tolist() == [1] and first[0][0].tolist() == pytest.approx([2, 2, 12, 12], abs=0.3)
+    first, second = decode_detections(
+        output.detach(), ANCHORS, STRIDE, 0.5, 0.45, image_size=(32, 32)
+    )
+    assert first[2].tolist() == [1] and first[0][0].tolist() == pytest.approx(
+        [2, 2, 12, 12], abs=0.3
+    )
     assert sorted(second[2].tolist()) == [0, 2]

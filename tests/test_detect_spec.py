@@ -24,7 +24,11 @@ def test_shape_rule_and_parameter_count_match_the_built_module():
 
     spec = NetSpec.from_yaml(TINY)
     info = spec.infer()[-1]
-    assert (info.output_shape.height, info.output_shape.width, info.output_shape.channels) == (8, 8, 2 * (5 + 3))
+    assert (info.output_shape.height, info.output_shape.width, info.output_shape.channels) == (
+        8,
+        8,
+        2 * (5 + 3),
+    )
     assert info.params == (16 + 1) * 16
     net = build(spec)
     assert sum(p.numel() for p in net.layers["output"].parameters()) == info.params
@@ -60,4 +64,6 @@ def test_task_for_a_yolo_output_spec_is_detection_and_round_trips():
 
 def test_yolo_output_needs_a_volume():
     with pytest.raises(SpecError):
-        NetSpec.from_yaml(TINY.replace("  - yolo_output", "  - dense: {units: 10}\n  - yolo_output")).infer()
+        NetSpec.from_yaml(
+            TINY.replace("  - yolo_output", "  - dense: {units: 10}\n  - yolo_output")
+        ).infer()
