@@ -175,3 +175,15 @@ def test_same_mode_follows_the_runtime_size():
     net = build(spec)
     assert net(torch.randn(1, 1, 8, 16)).shape == (1, 2, 4, 4)
     assert net(torch.randn(1, 1, 9, 23)).shape == (1, 2, 5, 6)
+
+
+@pytest.mark.parametrize("name", sorted(path.name for path in EXAMPLES.glob("*.yaml")))
+def test_every_example_builds_as_inferred(name):
+    # every feature's example (OCR, detection, audio, …) goes through the same contract
+    spec = load_spec(EXAMPLES / name)
+    if spec.input.numel() > 64 * 64 * 3:
+        pytest.skip("large input: checked at a small size by its own test (resnet18)")
+    net = build(spec).eval()
+    assert sum(p.numel() for p in net.parameters()) == sum(info.params for info in net.infos)
+    with torch.no_grad():
+        assert_layers_match_inference(net, torch.randn(2, *net.spec.input.tensor_shape()))
