@@ -114,6 +114,24 @@ def test_bad_input_is_one_line_and_non_zero(setup, capsys, tmp_path):
     code, _, err = run(capsys, "index", setup["other"], setup["more"], "--out", index, "--add")
     assert code == 2 and "built with" in err
 
+    moved = tmp_path / "moved.cindex"
+    shutil.copy(index, moved)
+    shutil.copy(setup["model"], tmp_path / "lenet_copy.convkit")
+    saved = SearchIndex.load(moved)
+    saved.source.model_path = str(tmp_path / "gone.convkit")
+    saved.save(moved)
+    code, _, err = run(capsys, "search", moved, setup["photos"] / "d0" / "00.png")
+    assert code == 2 and "not there any more" in err and "--model" in err
+    code, out, _ = run(
+        capsys,
+        "search",
+        moved,
+        setup["photos"] / "d0" / "00.png",
+        "--model",
+        tmp_path / "lenet_copy.convkit",
+    )
+    assert code == 0 and "00.png" in out
+
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\nnope")
     code, _, err = run(capsys, "search", index, broken)

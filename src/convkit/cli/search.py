@@ -197,8 +197,10 @@ def run_index(args) -> int:
 
     set_threads(args.threads)
     if args.remove:
+        from convkit.search.indexing import embedder_for_index
+
         index = search.open_index(args.out)
-        index.check_source(search.ModelEmbedder(args.model, index.source.layer).source)
+        embedder_for_index(index, args.model)  # refuses another model before anything changes
         before = len(index)
         index, unmatched = search.remove_from_index(args.out, args.remove)
         for given in unmatched:

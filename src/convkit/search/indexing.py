@@ -21,6 +21,23 @@ def embedder_for(model, layer: str | None = None):
     return model
 
 
+def embedder_for_index(index: SearchIndex, model=None):
+    """The embedder that matches ``index``: ``model`` if given, else the one it was built with.
+
+    Raises ModelMismatchError when ``model`` makes other vectors than the index holds.
+    """
+    if model is None:
+        model = index.source.model_path
+        if not Path(model).is_file():
+            raise UsageError(
+                f"the index was built with {model}, which is not there any more; "
+                "point at the model file with --model PATH"
+            )
+    embedder = embedder_for(model, index.source.layer)
+    index.check_source(embedder.source)
+    return embedder
+
+
 def build_index(
     model,
     folder: str | os.PathLike,
@@ -80,8 +97,7 @@ def add_to_index(
     not be comparable).
     """
     index = SearchIndex.load(index_path)
-    embedder = embedder_for(model or index.source.model_path, index.source.layer)
-    index.check_source(embedder.source)
+    embedder = embedder_for_index(index, model)
     known = set(index.paths)
     new_paths = [path for path in list_images(folder) if path not in known]
     vectors, kept, skipped = embedder.embed_files(

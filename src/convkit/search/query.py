@@ -10,7 +10,7 @@ import numpy as np
 from convkit.errors import UsageError
 from convkit.search.embed import DEFAULT_BATCH_SIZE
 from convkit.search.index_file import SearchIndex
-from convkit.search.indexing import embedder_for
+from convkit.search.indexing import embedder_for_index
 
 
 @dataclass
@@ -54,8 +54,7 @@ def search(
         raise UsageError("give at least one query image")
     if not isinstance(index, SearchIndex):
         index = SearchIndex.load(index)
-    embedder = embedder_for(model or index.source.model_path, index.source.layer)
-    index.check_source(embedder.source)
+    embedder = embedder_for_index(index, model)
     paths = [str(query) for query in queries]
     vectors, _, _ = embedder.embed_files(
         paths, batch_size=batch_size, progress=progress, strict=True
