@@ -7,10 +7,13 @@ import os
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from convkit.data import (
     ArrayDataset,
     Augment,
+    BatchSource,
     FileBatches,
     InMemoryBatches,
     Preprocessing,
@@ -163,3 +166,30 @@ def test_bad_arguments():
         make_batches(ds, [0, 40], RAW, None, batch_size=2)
     with pytest.raises(DataError, match="needs a preprocessing"):
         make_batches(ds, None, None)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    count=st.integers(1, 60),
+    batch_size=st.integers(1, 9),
+    world_size=st.integers(1, 4),
+    epoch=st.integers(0, 5),
+    drop_last=st.booleans(),
+)
+def test_batch_order_properties(count, batch_size, world_size, epoch, drop_last):
+    if count < world_size:
+        return
+    source = BatchSource(np.arange(count), batch_size, shuffle=True, seed=11, drop_last=drop_last)
+    shards = [source.shard(rank, world_size) for rank in range(world_size)]
+    seen = []
+    for shard in shards:
+        batches = shard.batch_positions(epoch)
+        assert len(batches) == len(shard)  # len() is what epoch() yields
+        assert sum(len(b) for b in batches) == shard.num_examples
+        assert all(0 < len(b) <= batch_size for b in batches)
+        for start in range(len(batches) + 1):
+            resumed = shard.batch_positions(epoch, start)
+            assert [b.tolist() for b in resumed] == [b.tolist() for b in batches[start:]]
+        seen += [int(i) for b in batches for i in b]
+    assert len(seen) == len(set(seen))  # ranks never share an example
+    assert len({len(s) for s in shards}) == 1  # equal batch counts on every rank
