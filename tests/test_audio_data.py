@@ -67,8 +67,13 @@ def test_label_pattern_and_split_condition():
 
 
 def test_fsdd_naming_gives_its_official_split_and_says_so(fsdd_dir, capsys):
+    from convkit.audio import folders
+
+    folders._ANNOUNCED.clear()
     train = open_audio_dataset(fsdd_dir, "train")
     assert "official split" in capsys.readouterr().err
+    assert open_audio_dataset(fsdd_dir, "train").notes == train.notes
+    assert capsys.readouterr().err == ""  # said once per process, kept in `notes`
     test = open_audio_dataset(fsdd_dir, "test", {"quiet": True})
     assert (len(train), len(test)) == (2700, 300)
     assert train.classes == [str(d) for d in range(10)] == test.classes

@@ -31,6 +31,7 @@ from convkit.audio.naming import (
 from convkit.errors import DataError, UsageError
 
 SPLITS = ("train", "val", "test", "all")
+_ANNOUNCED: set[str] = set()  # notes already printed by this process
 
 
 def is_audio_folder(path: str | Path) -> bool:
@@ -190,7 +191,9 @@ def open_audio_dataset(
         classes=classes,
     )
     dataset.options = options
-    if notes and not options.get("quiet"):
+    if not options.get("quiet"):
         for note in notes:
-            print(f"convkit: {note}", file=sys.stderr)
+            if note not in _ANNOUNCED:  # train and test splits open the same folder: say it once
+                _ANNOUNCED.add(note)
+                print(f"convkit: {note}", file=sys.stderr)
     return dataset
