@@ -5,6 +5,7 @@ Boxes are ``(x1, y1, x2, y2)`` in pixels, one row per box.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 
@@ -28,26 +29,27 @@ def box_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 def nms(boxes: torch.Tensor, scores: torch.Tensor, iou_threshold: float) -> torch.Tensor:
     """Indices of the boxes kept by greedy non-maximum suppression, best first.
 
-    Vectorised: one IoU matrix for all candidates, then a single pass over the
-    score order in which each step is a tensor lookup (no Python loop over
-    pairs). A box is dropped when a better-scored box that was itself kept
-    overlaps it by more than ``iou_threshold``.
+    Vectorised: all pairwise IoUs in one tensor operation; the greedy pass then
+    visits only the boxes that survive, each removing every later box it
+    overlaps in one row operation (numpy, since per-element torch indexing
+    costs microseconds per call). A box is dropped when a better-scored box
+    that was itself kept overlaps it by more than ``iou_threshold``.
     """
     if boxes.numel() == 0:
         return torch.empty(0, dtype=torch.long, device=boxes.device)
     order = scores.argsort(descending=True)
-    ious = box_iou(boxes[order], boxes[order])  # (M, M), rows/cols in score order
-    # Only better-scored boxes (earlier in the order) can suppress a box.
-    overlaps = torch.triu(ious > iou_threshold, diagonal=1)  # (M, M) bool
-    count = order.numel()
-    keep = torch.ones(count, dtype=torch.bool, device=boxes.device)
-    overlaps_cpu = overlaps.cpu()
-    keep_cpu = keep.cpu()
-    for i in range(count):
-        if keep_cpu[i]:
-            # Box i survives: everything it overlaps (later in order) goes.
-            keep_cpu &= ~overlaps_cpu[i]
-    return order[keep_cpu.to(boxes.device)]
+    ordered = boxes[order]
+    # (M, M) bool, rows/cols in score order; only better boxes (earlier rows) suppress.
+    overlaps = (box_iou(ordered, ordered) > iou_threshold).triu(diagonal=1).cpu().numpy()
+    alive = np.ones(len(overlaps), dtype=bool)
+    index = 0
+    while index < len(alive):
+        alive[index + 1 :] &= ~overlaps[index, index + 1 :]
+        survivors = np.flatnonzero(alive[index + 1 :])
+        if survivors.size == 0:
+            break
+        index += 1 + int(survivors[0])  # jump straight to the next box still alive
+    return order[torch.from_numpy(np.flatnonzero(alive)).to(boxes.device)]
 
 
 def batched_nms(
