@@ -64,6 +64,15 @@ def test_augment_keeps_boxes_on_the_object(index):
         assert (out[:, :, 0] > 127).sum() < 0.4 * 20 * 12 + 40
 
 
+def test_photometric_changes_leave_boxes_alone():
+    augment = DetectAugment(
+        flip=0, scale_min=1, scale_max=1, crop=0, brightness=0.3, contrast=0.5, seed=2
+    )
+    image, boxes, labels = white_square_scene()
+    out, moved, _ = augment(image.copy() // 2 + 60, boxes, labels, 0, 0)
+    assert np.array_equal(moved, boxes) and not np.array_equal(out, image // 2 + 60)
+
+
 def test_augment_is_deterministic_per_seed_epoch_index():
     augment = DetectAugment(seed=5)
     image, boxes, labels = white_square_scene()

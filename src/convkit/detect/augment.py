@@ -98,6 +98,8 @@ class DetectAugment:
     scale_max: float = 1.25
     crop: float = 0.5  # probability of cutting a random window
     crop_min: float = 0.6  # smallest window side, as a fraction of the image side
+    brightness: float = 0.0  # add uniform in [-brightness, brightness] x 255
+    contrast: float = 0.0  # stretch around mid-grey by a factor in [1 - contrast, 1 + contrast]
     seed: int = 0
 
     def __post_init__(self):
@@ -112,6 +114,11 @@ class DetectAugment:
                 f"augment scale range must satisfy 0 < scale_min <= scale_max. "
                 f"Received: scale_min={self.scale_min}, scale_max={self.scale_max}"
             )
+        if not (0 <= self.brightness <= 1 and 0 <= self.contrast < 1):
+            raise UsageError(
+                f"augment brightness must be in [0, 1] and contrast in [0, 1). "
+                f"Received: brightness={self.brightness}, contrast={self.contrast}"
+            )
         if not 0 < self.crop_min <= 1:
             raise UsageError(
                 f"augment `crop_min` must be in (0, 1]. Received: crop_min={self.crop_min}"
@@ -125,7 +132,8 @@ class DetectAugment:
         """The box-aware version of ``convkit.data.Augment`` (``convkit train --augment``).
 
         flip -> mirror half the time; scale s -> zoom in [1 - s, 1 + s];
-        crop_padding or translate -> random crops. Rotation and shear would
+        crop_padding or translate -> random crops; brightness and contrast as
+        given (they leave the boxes alone). Rotation and shear would
         turn boxes into rotated boxes, so a detector refuses them.
         """
         unsupported = [n for n in ("rotation", "shear") if getattr(augment, n, 0)]
@@ -140,6 +148,8 @@ class DetectAugment:
             flip=0.5 if getattr(augment, "flip", False) else 0.0,
             scale_min=1.0 - scale, scale_max=1.0 + scale,
             crop=0.5 if cropping else 0.0, seed=seed,
+            brightness=float(getattr(augment, "brightness", 0.0)),
+            contrast=float(getattr(augment, "contrast", 0.0)),
         )  # fmt: skip
 
     def rng(self, epoch: int, index: int) -> np.random.Generator:
@@ -160,4 +170,12 @@ class DetectAugment:
             h = max(1, int(height * rng.uniform(self.crop_min, 1.0)))
             x, y = int(rng.integers(0, width - w + 1)), int(rng.integers(0, height - h + 1))
             image, boxes, labels = crop(image, boxes, labels, (x, y, w, h))
+        if self.brightness or self.contrast:  # photometric: the boxes stay where they are
+            gain = rng.uniform(1 - self.contrast, 1 + self.contrast)
+            bias = rng.uniform(-self.brightness, self.brightness) * 255
+            image = (
+                ((image.astype(np.float32) - 127.5) * gain + 127.5 + bias)
+                .clip(0, 255)
+                .astype(np.uint8)
+            )
         return image, boxes, labels
