@@ -90,6 +90,7 @@ def test_class_folders_mixed_rates_and_lengths(class_folders):
     dataset = open_audio_dataset(class_folders, "all")
     assert dataset.classes == ["no", "yes"] and dataset.targets.tolist() == [0, 0, 0, 1, 1, 1]
     spectrogram, target = dataset.load(4)
+    assert dataset.preprocessing.sample_rate == 8000  # the most common rate: 4 of 6 clips
     assert spectrogram.shape == (40, 100, 1) and spectrogram.dtype == np.float32
     assert target == 1 and "yes" in dataset.describe(4)
     report = dataset.scan(progress=False)

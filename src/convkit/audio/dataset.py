@@ -87,11 +87,23 @@ class AudioDataset:
         self.classes = classes if classes is not None else natural_sort(set(labels))
         index_of = {name: i for i, name in enumerate(self.classes)}
         self.targets = np.array([index_of[label] for label in labels], dtype=np.int64)  # (N,)
-        self.preprocessing = preprocessing or AudioPreprocessing()
+        self._preprocessing = preprocessing
         self.options: dict = {}  # the data options it was opened with (SpecAugment settings…)
 
     def __len__(self) -> int:
         return len(self.paths)
+
+    @property
+    def preprocessing(self) -> AudioPreprocessing:
+        """What ``load(i)`` draws: the model's once ``default_preprocessing`` ran, else
+        speech defaults at this data's own sample rate (nothing resampled)."""
+        if self._preprocessing is None:
+            self._preprocessing = AudioPreprocessing(sample_rate=self.native_sample_rate())
+        return self._preprocessing
+
+    @preprocessing.setter
+    def preprocessing(self, value: AudioPreprocessing) -> None:
+        self._preprocessing = value
 
     def load_waveform(self, i: int, sample_rate: int | None = None) -> np.ndarray:
         """Mono float32 (T,) at ``sample_rate`` (the preprocessing's by default)."""
