@@ -72,7 +72,9 @@ def test_a_detector_has_feature_maps_but_no_grad_cam(detector_client):
     assert response.status_code == 422
     assert "Grad-CAM explains class scores" in response.json()["detail"]
     maps = detector_client.post("/featuremaps", files=png(photo)).json()
-    assert maps["layers"][0]["title"] == "conv1 96x96x8"
+    first = detector_client.get("/health").json()["layers"][0]  # the example's first conv
+    assert maps["layers"][0]["title"] == f"{first['name']} {first['shape']}"
+    assert first["type"] == "conv2d"
 
 
 def test_a_reader_answers_with_text(reader_client):
