@@ -94,6 +94,10 @@ def test_batch_equals_one_clip_at_a_time():
     assert batch.shape == (4, 1, 40, 100)
     for row, (clip, place) in enumerate(zip(clips, [0.5, 0.2, 0.7, 0.3], strict=True)):
         np.testing.assert_allclose(batch[row], pre.apply(clip, position=place), atol=1e-4)
+    import torch
+
+    from_tensors = pre.apply_batch([torch.from_numpy(c) for c in clips], [0.5, 0.2, 0.7, 0.3])
+    np.testing.assert_array_equal(from_tensors.numpy(), batch)  # tensors stay on their device
 
 
 def test_resample_keeps_the_pitch_and_duration():

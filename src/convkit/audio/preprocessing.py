@@ -99,8 +99,9 @@ class AudioPreprocessing:
         """Mono waveforms at ``sample_rate`` (a list of (T_i,)) -> torch (N, 1, n_mels, frames).
 
         ``positions`` (one per clip, in [0, 1]) places each clip in its window;
-        None centres them all. Runs on ``device`` (e.g. "cuda") and stays there.
-        A clip longer than the window is cropped first, so its normalisation
+        None centres them all. Waveforms may be numpy arrays or torch tensors;
+        the work runs on ``device`` (default: the first tensor's device, else
+        the CPU) and the result stays there. A clip longer than the window is cropped first, so its normalisation
         statistics are those of the sound the network sees.
         """
         import torch
@@ -112,8 +113,12 @@ class AudioPreprocessing:
         n_fft = fft_size(self.window_samples)
         needed = (self.frames - 1) * self.hop_samples + n_fft
         clips, places = [], []
+        if device is None:
+            device = next((w.device for w in waveforms if torch.is_tensor(w)), "cpu")
         for waveform, position in zip(waveforms, positions, strict=True):
-            waveform = np.asarray(waveform, dtype=np.float32)
+            if not torch.is_tensor(waveform):
+                waveform = torch.from_numpy(np.asarray(waveform, dtype=np.float32))
+            waveform = waveform.to(device=device, dtype=torch.float32)
             surplus = frame_count(waveform.shape[0], self.window_samples, self.hop_samples)
             surplus -= self.frames
             if surplus > 0:
@@ -122,11 +127,10 @@ class AudioPreprocessing:
             clips.append(waveform)
             places.append(position)
         lengths = [int(w.shape[0]) for w in clips]
-        batch = torch.zeros((len(clips), max(max(lengths), n_fft)), dtype=torch.float32)  # (N, T)
+        longest = max(max(lengths), n_fft)
+        batch = torch.zeros((len(clips), longest), dtype=torch.float32, device=device)  # (N, T)
         for row, waveform in enumerate(clips):
-            batch[row, : lengths[row]] = torch.from_numpy(waveform)
-        if device is not None:
-            batch = batch.to(device)
+            batch[row, : lengths[row]] = waveform
         mel = log_mel(
             batch,
             self.sample_rate,
@@ -147,7 +151,7 @@ class AudioPreprocessing:
 
     def apply(self, waveform, position: float = 0.5, device=None) -> np.ndarray:
         """Mono waveform (T,) at ``sample_rate`` -> network input, float32 (1, n_mels, frames)."""
-        volume = self.apply_batch([np.asarray(waveform)], [position], device)[0]
+        volume = self.apply_batch([waveform], [position], device)[0]
         return volume.cpu().numpy()
 
     def load(self, source: str | Path | bytes | bytearray) -> np.ndarray:
