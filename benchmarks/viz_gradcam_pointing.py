@@ -107,19 +107,25 @@ def main() -> None:
     )
     view = ModelView.from_file(report.model_path)
 
-    hits = correct = 0
+    conv_layers = [layer.name for layer in view.layers if "conv" in layer.type]
+    hits = dict.fromkeys(conv_layers, 0)  # per Grad-CAM layer; the last conv is the default
+    correct = 0
     box_share = []
     for path, label, (x1, y1, x2, y2) in held_out:
         x = view.prepare(path)
         predicted = int(view.scores(x)[0].argmax())
         correct += predicted == label
-        heat = grad_cam(view, x, predicted).heat  # (32, 32)
-        row, col = np.unravel_index(int(heat.argmax()), heat.shape)
-        hits += x1 - 1 <= col <= x2 + 1 and y1 - 1 <= row <= y2 + 1  # one pixel of tolerance
+        for layer in conv_layers:
+            heat = grad_cam(view, x, predicted, layer).heat  # (32, 32)
+            row, col = np.unravel_index(int(heat.argmax()), heat.shape)
+            # one pixel of tolerance around the shape's box
+            hits[layer] += x1 - 1 <= col <= x2 + 1 and y1 - 1 <= row <= y2 + 1
         box_share.append(min((x2 - x1 + 3) * (y2 - y1 + 3), SIZE * SIZE) / (SIZE * SIZE))
     n = len(held_out)
     print(f"held-out accuracy        {correct / n:.3f}  ({n} photos)")
-    print(f"Grad-CAM pointing game   {hits / n:.3f}  (bar 0.80)")
+    for layer in reversed(conv_layers):
+        default = " (default layer; bar 0.80)" if layer == view.last_conv_layer().name else ""
+        print(f"Grad-CAM pointing game   {hits[layer] / n:.3f}  layer {layer}{default}")
     print(f"chance (box share)       {np.mean(box_share):.3f}")
 
     pictures = out / "pictures"
