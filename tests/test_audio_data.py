@@ -96,6 +96,10 @@ def test_class_folders_mixed_rates_and_lengths(class_folders):
     report = dataset.scan(progress=False)
     assert report.sample_rates == {8000: 4, 16000: 2} and report.bad == []
     assert not has_test_split(class_folders)
+    ordered = open_audio_dataset(class_folders, "all", {"classes": ["yes", "no", "maybe"]})
+    assert ordered.classes == ["yes", "no", "maybe"] and ordered.targets.tolist()[:3] == [1, 1, 1]
+    with pytest.raises(DataError, match=r"labels \['yes'\] are not among the model's classes"):
+        open_audio_dataset(class_folders, "all", {"classes": ["no"]})
     assert len(open_audio_dataset(class_folders, "test", {"quiet": True})) == 6  # no split: all
 
 

@@ -87,6 +87,20 @@ def _keep_for_split(root, split, split_dirs, origins, fields, pattern, test_wher
     return keep
 
 
+def _class_order(root: Path, labels: list[str], given: list[str] | None) -> list[str]:
+    """The class list: ``given`` (a trained model's labels, so indices match), else the
+    natural order of every label in every split, so train and test agree."""
+    if given is None:
+        return natural_sort(set(labels))
+    unknown = sorted(set(labels) - set(map(str, given)))
+    if unknown:
+        raise DataError(
+            f"{root}: labels {unknown[:8]} are not among the model's classes "
+            f"({', '.join(map(str, given))})"
+        )
+    return [str(name) for name in given]
+
+
 def has_test_split(path: str | Path, options: dict | None = None) -> bool:
     """Whether recordings at ``path`` have a held-out split: ``test_where``, or FSDD naming."""
     options = options or {}
@@ -118,7 +132,8 @@ def open_audio_dataset(
 
     ``options``: ``label_pattern`` (labels from file names, e.g.
     ``{label}_{speaker}_{index}.wav``), ``test_where`` (held-out files, e.g.
-    ``index<5``), ``quiet`` (do not print notes). Unknown keys are ignored, so
+    ``index<5``), ``classes`` (a fixed class order, e.g. a trained model's
+    labels), ``quiet`` (do not print notes). Unknown keys are ignored, so
     the caller can pass all its data flags.
     """
     options = dict(options or {})
@@ -178,7 +193,7 @@ def open_audio_dataset(
         )
     if not paths:
         raise DataError(f"{root}: no file name follows label_pattern {pattern_text!r}")
-    classes = natural_sort(set(labels))  # from every split, so train and test agree
+    classes = _class_order(root, labels, options.get("classes"))
     keep = _keep_for_split(root, split, split_dirs, origins, fields, pattern, test_where, notes)
 
     dataset = AudioDataset(
