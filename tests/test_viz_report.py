@@ -96,3 +96,16 @@ def test_report_without_the_model_still_shows_the_pictures(run_dir, tmp_path):
     shutil.copytree(run_dir, copy, ignore=shutil.ignore_patterns("*.convkit", "checkpoints"))
     page = write_report(copy).read_text()
     assert "Training curves" in page and "Per-class metrics" not in page
+
+
+def test_examples_become_network_inputs_whether_pixels_or_ready_volumes(run_dir):
+    import numpy as np
+
+    from convkit.viz.model_view import ModelView
+    from convkit.viz.run_review import network_input
+
+    view = ModelView.from_file(run_dir / "model.convkit")
+    pixels = np.full((28, 28, 1), 255, np.uint8)  # an image dataset's decoded digit
+    assert np.allclose(network_input(view, pixels), view.preprocessing.apply(pixels))
+    volume = np.random.default_rng(0).normal(size=(28, 28, 1)).astype(np.float32)  # audio-style
+    assert np.array_equal(network_input(view, volume), volume.transpose(2, 0, 1))

@@ -68,6 +68,27 @@ def validation_examples(view: ModelView, config: dict) -> tuple[Any, Any]:
     return dataset, usable[val_positions]
 
 
+def network_input(view: ModelView, sample: Any) -> Any:
+    """One dataset example -> the network's input (C, H, W) float32.
+
+    Image datasets give decoded pixels (uint8, H x W x C) for the stored
+    preprocessing to fit and normalise; audio datasets already give the
+    spectrogram volume (float, H x W x C), which only needs its axes moved.
+    """
+    import numpy as np
+
+    sample = np.asarray(sample)
+    shape = view.input_shape
+    ready = (
+        getattr(shape, "height", None),
+        getattr(shape, "width", None),
+        getattr(shape, "channels", None),
+    )
+    if sample.dtype != np.uint8 and sample.shape == ready:
+        return np.ascontiguousarray(sample.transpose(2, 0, 1), dtype=np.float32)
+    return view.preprocessing.apply(sample)
+
+
 def review_run(model_path: Path, config: dict, worst: int = 16) -> RunReview:
     """Classify the validation examples again; keep per-class metrics and the worst ones."""
     import numpy as np
@@ -97,8 +118,8 @@ def review_run(model_path: Path, config: dict, worst: int = 16) -> RunReview:
         arrays, targets, kept = [], [], []
         for index in indices[start : start + BATCH]:
             try:
-                image, target = dataset.load(int(index))
-                arrays.append(view.preprocessing.apply(image))  # (C, H, W)
+                sample, target = dataset.load(int(index))
+                arrays.append(network_input(view, sample))  # (C, H, W)
             except ConvkitError:
                 skipped += 1  # an unreadable file: the run skipped it too
                 continue
@@ -129,8 +150,8 @@ def _wrong_example(view: ModelView, dataset: Any, entry: tuple) -> WrongExample:
     import torch
 
     true_probability, predicted_probability, guess, true, index = entry
-    image, _ = dataset.load(index)
-    x = torch.from_numpy(view.preprocessing.apply(image)).unsqueeze(0)  # (1, C, H, W)
+    sample, _ = dataset.load(index)
+    x = torch.from_numpy(network_input(view, sample)).unsqueeze(0)  # (1, C, H, W)
     paths = getattr(dataset, "paths", None)
     labels = view.labels
     return WrongExample(
