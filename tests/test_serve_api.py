@@ -201,3 +201,10 @@ def test_a_file_that_is_not_a_model_is_refused_at_start(tmp_path):
         create_app(fake)
     with pytest.raises(ModelFileError, match="not found"):
         create_app(tmp_path / "missing.convkit")
+
+
+def test_docs_page_is_served_without_a_cdn(client):
+    pytest.importorskip("swagger_ui_bundle", reason="the serve extra's swagger-ui-bundle is absent")
+    page = client.get("/docs").text
+    assert "/docs-assets/swagger-ui-bundle.js" in page and "cdn.jsdelivr" not in page
+    assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200

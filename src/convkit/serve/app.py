@@ -53,7 +53,9 @@ def create_app(
 
         searcher = open_searcher(index, view)
 
+    offline_docs = _swagger_assets()
     app = FastAPI(
+        docs_url=None if offline_docs else "/docs",  # our own /docs below when offline
         title="convkit",
         summary="Predictions, feature maps and Grad-CAM from a convkit model.",
         description=(
@@ -88,6 +90,8 @@ def create_app(
         return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    if offline_docs:
+        _add_offline_docs(app, offline_docs)
 
     @app.get("/health", summary="Is the server up, and what model does it serve")
     def health() -> dict:
@@ -185,6 +189,36 @@ def create_app(
         return Response(data, media_type=media_type)
 
     return app
+
+
+def _swagger_assets() -> Path | None:
+    """Swagger UI's files from the swagger-ui-bundle package, if installed.
+
+    FastAPI's default /docs page loads Swagger UI from a CDN, which a machine
+    without internet cannot reach; with the bundle the page is served locally.
+    """
+    try:
+        from swagger_ui_bundle import swagger_ui_path
+    except ImportError:
+        return None
+    return Path(swagger_ui_path)
+
+
+def _add_offline_docs(app, assets: Path) -> None:
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+
+    app.mount("/docs-assets", StaticFiles(directory=assets), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs():
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url,
+            title=f"{app.title} — API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )
 
 
 def _png_base64(image: Any) -> str:
