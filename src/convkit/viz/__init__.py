@@ -11,5 +11,7 @@ stays instant:
 - ``filters``     learned convolution kernels as images.
 - ``gradcam``     class activation heat maps overlaid on the input.
 - ``report``      one self-contained HTML page for a training run.
+- ``run_review``  re-classify a run's validation split (per-class metrics, worst examples).
+- ``html``        helpers for pages that carry their images inside themselves.
 - ``plots``       training curves, confusion matrix, sample batches (run folder).
 """
