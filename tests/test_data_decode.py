@@ -146,3 +146,22 @@ def test_jpeg_header_size_is_read_past_exif_segments():
     app1 = b"\xff\xe1" + struct.pack(">H", 18) + b"Exif\x00\x00" + b"\x00" * 10
     header = read_header(data[:2] + app1 + data[2:])
     assert (header.format, header.width, header.height) == ("jpeg", 50, 30)
+
+
+def test_large_jpeg_decodes_at_reduced_scale_but_never_below_what_is_needed():
+    yy, xx = np.mgrid[0:900, 0:1200]
+    smooth = np.stack([xx * 255 // 1200, yy * 255 // 900, (xx + yy) * 255 // 2100], -1).astype(
+        np.uint8
+    )
+    data = encode(smooth, ".jpg")
+    assert read_image(data).shape == (900, 1200, 3)
+    assert read_image(data, min_side=224).shape == (225, 300, 3)  # 1/4: 900 // 4 = 225 >= 224
+    assert read_image(data, min_side=226).shape == (450, 600, 3)  # 1/4 would be too small
+    assert read_image(data, min_side=1000).shape == (900, 1200, 3)
+
+    from convkit.data import Preprocessing
+
+    pre = Preprocessing(224, 224, 3, resize="center_crop")
+    fast = pre.load(data)  # reduced decode, then resize
+    full = pre.apply(read_image(data))  # full decode, then resize
+    assert np.abs(fast - full).mean() < 2 / 255

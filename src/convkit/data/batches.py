@@ -236,12 +236,16 @@ class _LoadBatches:
         pre = self.preprocessing
         images, targets, skipped = [], [], []
         batch = self.batches[k]
+        sized_load = getattr(self.dataset, "load_for_size", None)
         if self.augment is not None:
             params = self.augment.sample_batch(self.seed, self.epoch, batch, pre.height, pre.width)
         for row, index in enumerate(batch):
             index = int(index)
             try:
-                image, target = self.dataset.load(index)
+                if sized_load is not None:  # large JPEGs decode faster at reduced scale
+                    image, target = sized_load(index, pre.decode_min_side)
+                else:
+                    image, target = self.dataset.load(index)
                 image = pre.fit(image)
                 if self.augment is not None:
                     image = self.augment.apply(image, params[row])

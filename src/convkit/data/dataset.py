@@ -148,6 +148,11 @@ class FileDataset(ImageDataset):
     def load(self, index: int) -> tuple[np.ndarray, int]:
         return read_image(self.paths[index], self.channels), int(self.targets[index])
 
+    def load_for_size(self, index: int, min_side: int) -> tuple[np.ndarray, int]:
+        """``load``, allowed to decode a large JPEG at reduced scale (see read_image)."""
+        image = read_image(self.paths[index], self.channels, min_side=min_side)
+        return image, int(self.targets[index])
+
     def describe(self, index: int) -> str:
         return self.paths[index]
 

@@ -141,7 +141,12 @@ class Preprocessing:
         """A path or encoded bytes -> float32 (C, H, W), ready to stack into a batch."""
         from convkit.data.decode import read_image
 
-        return self.apply(read_image(source, self.channels))
+        return self.apply(read_image(source, self.channels, min_side=self.decode_min_side))
+
+    @property
+    def decode_min_side(self) -> int:
+        """Smallest side a decoded image needs: any resize policy then only shrinks."""
+        return max(self.height, self.width)
 
     # ----- whole batches (torch) -------------------------------------------
 
