@@ -205,3 +205,13 @@ def test_transfer_copies_matching_backbone_and_freezes_it(tmp_path):
     )
     with pytest.raises(ModelFileError, match="no layer matches"):
         load_matching_weights(build(other), path)
+
+
+@pytest.mark.slow
+def test_predict_verb_shows_the_most_confident_objects(trained, voc_folder, capsys):
+    image = str(voc_folder / "JPEGImages" / "img03.jpg")
+    assert main(["predict", str(trained.model_path), image, "--json", "--top", "2"]) == 0
+    prediction = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert len(prediction["top"]) <= 2 and isinstance(prediction["detections"], list)
+    if prediction["detections"]:
+        assert prediction["label"] == prediction["detections"][0]["label"]

@@ -151,15 +151,32 @@ class DetectTask(Task):
     def decode(
         self, output, top_k: int = 5, conf_threshold=None, iou_threshold=None
     ) -> list[dict[str, Any]]:
-        """One dict per image: ``detections`` = [{label, index, confidence, box}] in input pixels."""
+        """One dict per image: ``detections`` = [{label, index, confidence, box}] in input pixels.
+
+        ``label``/``probability``/``top`` name the most confident objects, so
+        front ends written for classifiers (``convkit predict``) show something
+        sensible; ``convkit detect`` maps boxes back to each photo's pixels.
+        """
         results = []
         for boxes, scores, labels in self.detect(output, conf_threshold, iou_threshold):
+            detections = [
+                {
+                    "label": self.labels[k],
+                    "index": k,
+                    "confidence": round(s, 6),
+                    "box": [round(v, 2) for v in box],
+                }
+                for box, s, k in zip(boxes.tolist(), scores.tolist(), labels.tolist(), strict=True)
+            ]
+            top = [
+                {"label": d["label"], "index": d["index"], "probability": d["confidence"]}
+                for d in detections[:top_k]
+            ]
             results.append({
-                "detections": [
-                    {"label": self.labels[k], "index": k, "confidence": round(s, 6),
-                     "box": [round(v, 2) for v in box]}
-                    for box, s, k in zip(boxes.tolist(), scores.tolist(), labels.tolist(), strict=True)
-                ]
+                "label": top[0]["label"] if top else None,
+                "probability": top[0]["probability"] if top else 0.0,
+                "top": top,
+                "detections": detections,
             })  # fmt: skip
         return results
 
