@@ -40,7 +40,12 @@ class ParquetImageDataset(ImageDataset):
     """
 
     def __init__(self, path, channels: int = 3, classes: list[str] | None = None):
-        import pyarrow.parquet as pq
+        try:
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise DataError(
+                f"{path}: reading Parquet needs pyarrow: pip install 'convkit[spark]'"
+            ) from None
 
         self.path = str(path)
         try:
