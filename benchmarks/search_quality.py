@@ -43,8 +43,11 @@ def precision_at_10(vectors: np.ndarray, labels: np.ndarray) -> float:
     return hits / (10 * len(vectors))
 
 
-def plant_duplicates(images, folder: Path, originals: int, planted: int, seed: int):
-    """Write ``originals`` digits as PNG; give ``planted`` of them 3 edited copies each.
+EDITS = ("jpeg", "resize", "crop")
+
+
+def plant_duplicates(images, folder: Path, originals: int, planted: int, seed: int, edits=EDITS):
+    """Write ``originals`` digits as PNG; give ``planted`` of them one copy per edit.
 
     Returns the true duplicate pairs as a set of frozensets of resolved paths.
     """
@@ -59,17 +62,20 @@ def plant_duplicates(images, folder: Path, originals: int, planted: int, seed: i
         cv2.imwrite(str(original), image)
         if number >= planted:
             continue
-        copies = [
-            folder / "copies" / f"{image_number:05d}_jpeg70.jpg",
-            folder / "copies" / f"{image_number:05d}_resized.png",
-            folder / "copies" / f"{image_number:05d}_crop.png",
-        ]
-        copies[0].parent.mkdir(exist_ok=True)
-        cv2.imwrite(str(copies[0]), image, [cv2.IMWRITE_JPEG_QUALITY, 70])
+        (folder / "copies").mkdir(exist_ok=True)
+        copies = []
         side = int(rng.choice([20, 36, 48, 64]))  # down- or up-scaled
-        cv2.imwrite(str(copies[1]), cv2.resize(image, (side, side), interpolation=cv2.INTER_AREA))
         top, left, bottom, right = rng.integers(0, 2, 4)  # 0-1 px off each side
-        cv2.imwrite(str(copies[2]), image[top : 28 - bottom, left : 28 - right])
+        if "jpeg" in edits:
+            copies.append(folder / "copies" / f"{image_number:05d}_jpeg70.jpg")
+            cv2.imwrite(str(copies[-1]), image, [cv2.IMWRITE_JPEG_QUALITY, 70])
+        if "resize" in edits:
+            copies.append(folder / "copies" / f"{image_number:05d}_resized.png")
+            resized = cv2.resize(image, (side, side), interpolation=cv2.INTER_AREA)
+            cv2.imwrite(str(copies[-1]), resized)
+        if "crop" in edits:
+            copies.append(folder / "copies" / f"{image_number:05d}_crop.png")
+            cv2.imwrite(str(copies[-1]), image[top : 28 - bottom, left : 28 - right])
         group = [str(path.resolve()) for path in [original, *copies]]
         truth |= {frozenset(pair) for pair in itertools.combinations(group, 2)}
     return truth
@@ -85,10 +91,13 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", required=True, help="LeNet trained on MNIST train")
     parser.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "mnist"))
-    parser.add_argument("--layer", default=None)
+    parser.add_argument("--layer", default=None, help="layer for precision@10 and NMI")
+    parser.add_argument("--dup-layer", default=None, help="layer for the duplicate test")
+    parser.add_argument("--dup-pooling", default="avg", choices=["avg", "flatten"])
     parser.add_argument("--originals", type=int, default=2000, help="digits in the duplicate test")
     parser.add_argument("--planted", type=int, default=200, help="of which get 3 copies each")
     parser.add_argument("--thresholds", default="0.95,0.97,0.98,0.99,0.995")
+    parser.add_argument("--edits", default="jpeg,resize,crop", help="kinds of planted copies")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args(argv)
 
@@ -123,9 +132,12 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as temporary:
         folder = Path(temporary) / "gallery"
         folder.mkdir()
-        truth = plant_duplicates(images, folder, args.originals, args.planted, seed=1)
+        edits = tuple(args.edits.split(","))
+        truth = plant_duplicates(images, folder, args.originals, args.planted, seed=1, edits=edits)
         start = time.perf_counter()
-        index = build_index(args.model, folder, layer=args.layer, progress=True)
+        index = build_index(
+            args.model, folder, layer=args.dup_layer, pooling=args.dup_pooling, progress=True
+        )
         seconds = time.perf_counter() - start
         results["index_files_img_per_s"] = round(len(index) / seconds, 1)
         print(
@@ -133,7 +145,13 @@ def main(argv=None) -> int:
             f"({len(index) / seconds:.0f} img/s incl. decoding)",
             file=sys.stderr,
         )
-        results["duplicates"] = {"files": len(index), "true_pairs": len(truth), "by_threshold": {}}
+        results["duplicates"] = {
+            "files": len(index),
+            "true_pairs": len(truth),
+            "layer": index.source.describe(),
+            "edits": list(edits),
+            "by_threshold": {},
+        }
         for threshold in [float(t) for t in args.thresholds.split(",")]:
             precision, recall = pair_scores(find_duplicates(index, threshold), truth)
             results["duplicates"]["by_threshold"][str(threshold)] = {

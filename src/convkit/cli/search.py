@@ -18,6 +18,7 @@ INDEX_EPILOG = """\
 examples:
   convkit index runs/lenet/model.convkit photos/ --out photos.cindex
   convkit index model.convkit photos/ --out photos.cindex --layer conv2
+  convkit index model.convkit photos/ --out dupes.cindex --layer pool2 --pooling flatten
   convkit index model.convkit more_photos/ --out photos.cindex --add
   convkit index model.convkit --out photos.cindex --remove photos/old.png photos/trash/
 
@@ -89,6 +90,13 @@ def _register_index(subparsers) -> None:
     parser.add_argument("folder", nargs="?", help="folder of photos (searched recursively)")
     parser.add_argument("--out", required=True, metavar="INDEX", help="the index file to write")
     parser.add_argument("--layer", help="layer to embed (default: the one before the classifier)")
+    parser.add_argument(
+        "--pooling",
+        choices=["avg", "flatten"],
+        default="avg",
+        help="a feature-map layer (e.g. pool2) becomes a vector by averaging over H x W "
+        "(avg, default) or by keeping every position (flatten: best for near-duplicates)",
+    )
     change = parser.add_mutually_exclusive_group()
     change.add_argument("--add", action="store_true", help="add FOLDER's new photos to INDEX")
     change.add_argument(
@@ -180,7 +188,7 @@ def _describe(index) -> str:
                 f", recall@10 {settings.recall_at_10:.3f} against exact search "
                 f"on {settings.recall_queries} sample queries"
             )
-    return f"{len(index)} photos, {index.dim}-d vectors from layer {index.source.layer}, {engine}"
+    return f"{len(index)} photos, {index.dim}-d vectors from {index.source.describe()}, {engine}"
 
 
 def _report_skipped(skipped) -> int:
@@ -210,8 +218,8 @@ def run_index(args) -> int:
     if not args.folder:
         raise UsageError("give the FOLDER of photos to index (or --remove PATH…)")
     if args.add:
-        if args.layer:
-            raise UsageError("--layer cannot change with --add: the index keeps its layer")
+        if args.layer or args.pooling != "avg":
+            raise UsageError("--layer/--pooling cannot change with --add: the index keeps its own")
         index, added = search.add_to_index(
             args.out, args.folder, args.model, batch_size=args.batch_size
         )
@@ -226,6 +234,7 @@ def run_index(args) -> int:
         args.folder,
         args.out,
         layer=args.layer,
+        pooling=args.pooling,
         batch_size=args.batch_size,
         engine=args.engine,
     )

@@ -3,7 +3,10 @@
 The default layer is the one before the network's last (classifier) layer:
 the most abstract features the model learned, before they are squeezed into
 one score per label. Any named layer can be chosen instead; a layer that
-still has a spatial volume (N, C, H, W) is global-average-pooled to (N, C).
+still has a spatial volume (N, C, H, W) is global-average-pooled to (N, C)
+(``pooling="avg"``, what ``Model.embed`` does: the same content anywhere in
+the picture), or flattened to (N, C*H*W) (``pooling="flatten"``: where things
+are matters too — the better choice for near-duplicates, see docs/search.md).
 
 Each file goes through the model's own stored preprocessing, so vectors made
 on one machine match queries made on another. A file that cannot be decoded
@@ -24,6 +27,7 @@ from convkit.search.errors import NoImagesError
 from convkit.search.index_file import ModelSource
 
 DEFAULT_BATCH_SIZE = 128
+POOLINGS = ("avg", "flatten")
 
 
 def image_suffixes() -> tuple[str, ...]:
@@ -61,13 +65,20 @@ class ModelEmbedder:
     """
 
     def __init__(
-        self, model_path: str | os.PathLike, layer: str | None = None, device: str = "cpu"
+        self,
+        model_path: str | os.PathLike,
+        layer: str | None = None,
+        device: str = "cpu",
+        pooling: str = "avg",
     ):
         from convkit.api import load
 
         self.model_path = str(Path(model_path).resolve())
         self.model = load(model_path, device=device)
         names = [item.name for item in self.model.spec.layers]
+        if pooling not in POOLINGS:
+            raise UsageError(f"pooling must be avg or flatten. Received: pooling={pooling!r}")
+        self.pooling = pooling
         self.layer = layer or self.model.embedding_layer()
         if self.layer not in names:
             raise UsageError(
@@ -76,7 +87,12 @@ class ModelEmbedder:
 
     @property
     def source(self) -> ModelSource:
-        return ModelSource(fingerprint(self.model, self.layer), self.model_path, self.layer)
+        return ModelSource(
+            fingerprint(self.model, self.layer, self.pooling),
+            self.model_path,
+            self.layer,
+            self.pooling,
+        )
 
     def embed_arrays(self, batch: np.ndarray) -> np.ndarray:
         """(N, C, H, W) float32 preprocessed inputs -> (N, D) float32 unit vectors."""
@@ -85,7 +101,7 @@ class ModelEmbedder:
         with torch.inference_mode():
             inputs = torch.from_numpy(np.ascontiguousarray(batch)).to(self.model.device)
             features = self.model.net.forward_layers(inputs, [self.layer])[self.layer]
-            if features.dim() == 4:  # (N, C, H, W) -> (N, C): global average pool
+            if features.dim() == 4 and self.pooling == "avg":  # (N, C, H, W) -> (N, C)
                 features = features.mean(dim=(2, 3))
             features = features.reshape(len(features), -1).float()  # (N, D)
             features = torch.nn.functional.normalize(features, dim=1)
@@ -150,10 +166,11 @@ class ModelEmbedder:
         return np.concatenate(vectors), kept, skipped
 
 
-def fingerprint(model, layer: str) -> str:
-    """SHA-256 of what decides the vectors: the weights, the layer and the preprocessing."""
+def fingerprint(model, layer: str, pooling: str = "avg") -> str:
+    """SHA-256 of what decides the vectors: weights, layer, pooling and preprocessing."""
     digest = hashlib.sha256()
     digest.update(model.loaded.weights_sha256.encode())
-    digest.update(f"|{layer}|".encode())
+    # "avg" adds nothing, so fingerprints of default indexes do not depend on this option.
+    digest.update(f"|{layer}|".encode() + (b"flatten|" if pooling == "flatten" else b""))
     digest.update(json.dumps(model.loaded.preprocessing, sort_keys=True, default=str).encode())
     return digest.hexdigest()

@@ -42,9 +42,18 @@ class ModelSource:
     fingerprint: str
     model_path: str
     layer: str
+    pooling: str = "avg"  # how a feature volume became a vector: "avg" or "flatten"
 
     def to_dict(self) -> dict:
-        return {"fingerprint": self.fingerprint, "model_path": self.model_path, "layer": self.layer}
+        return {
+            "fingerprint": self.fingerprint,
+            "model_path": self.model_path,
+            "layer": self.layer,
+            "pooling": self.pooling,
+        }
+
+    def describe(self) -> str:
+        return f"layer {self.layer}" + (", flattened" if self.pooling == "flatten" else "")
 
 
 @dataclass
@@ -148,8 +157,8 @@ class SearchIndex:
         """Refuse vectors from a model or layer other than the one that built the index."""
         if source.fingerprint != self.source.fingerprint:
             raise ModelMismatchError(
-                f"this index was built with {self.source.model_path} (layer {self.source.layer}); "
-                f"{source.model_path} (layer {source.layer}) makes different vectors — "
+                f"this index was built with {self.source.model_path} ({self.source.describe()}); "
+                f"{source.model_path} ({source.describe()}) makes different vectors — "
                 "query with the original model or rebuild the index with `convkit index`"
             )
 

@@ -12,10 +12,10 @@ from convkit.search.errors import NoImagesError
 from convkit.search.index_file import SearchIndex
 
 
-def embedder_for(model, layer: str | None = None):
+def embedder_for(model, layer: str | None = None, pooling: str = "avg"):
     """A model path becomes a ModelEmbedder; an embedder object is used as it is."""
     if isinstance(model, str | os.PathLike):
-        return ModelEmbedder(model, layer=layer)
+        return ModelEmbedder(model, layer=layer, pooling=pooling)
     if layer is not None and layer != model.layer:
         raise UsageError(f"the embedder embeds layer {model.layer!r}, not {layer!r}")
     return model
@@ -33,7 +33,7 @@ def embedder_for_index(index: SearchIndex, model=None):
                 f"the index was built with {model}, which is not there any more; "
                 "point at the model file with --model PATH"
             )
-    embedder = embedder_for(model, index.source.layer)
+    embedder = embedder_for(model, index.source.layer, index.source.pooling)
     index.check_source(embedder.source)
     return embedder
 
@@ -44,6 +44,7 @@ def build_index(
     out: str | os.PathLike | None = None,
     *,
     layer: str | None = None,
+    pooling: str = "avg",
     batch_size: int = DEFAULT_BATCH_SIZE,
     engine: str = "auto",
     approximate_above: int = APPROXIMATE_ABOVE,
@@ -54,8 +55,9 @@ def build_index(
 
     ``model`` is a model file path (or an embedder with ``.source`` and
     ``.embed_files``). Unreadable files are skipped and listed in ``.skipped``.
+    ``pooling="flatten"`` keeps the layout of a feature-map layer (see ModelEmbedder).
     """
-    embedder = embedder_for(model, layer)
+    embedder = embedder_for(model, layer, pooling)
     paths = list_images(folder)
     vectors, kept, skipped = embedder.embed_files(paths, batch_size=batch_size, progress=progress)
     if not kept:
