@@ -91,6 +91,14 @@ def test_layer_choice_pools_feature_maps(setup, capsys, tmp_path):
         capsys, "index", setup["model"], setup["photos"], "--out", index, "--layer", "conv2"
     )
     assert code == 0 and "50-d vectors from layer conv2" in out
+    flat = tmp_path / "flat.cindex"
+    code, out, _ = run(
+        capsys, "index", setup["model"], setup["photos"], "--out", flat,
+        "--layer", "pool2", "--pooling", "flatten",
+    )  # fmt: skip
+    assert code == 0 and "800-d vectors from layer pool2, flattened" in out  # 4x4x50
+    code, out, _ = run(capsys, "search", flat, setup["photos"] / "d2" / "02.png", "--top", "1")
+    assert code == 0 and "02.png" in out.splitlines()[1]
     code, _, err = run(
         capsys, "index", setup["model"], setup["photos"], "--out", index, "--layer", "conv9"
     )
@@ -186,3 +194,15 @@ def test_search_and_api_embeddings_agree(setup):
     ours, kept, skipped = ModelEmbedder(setup["model"]).embed_files(paths, progress=False)
     assert kept == paths and not skipped
     assert np.allclose(ours, load(setup["model"]).embed(paths), atol=1e-6)
+
+
+def test_pooling_is_part_of_the_fingerprint(setup):
+    from convkit.errors import UsageError
+    from convkit.search import ModelEmbedder
+
+    averaged = ModelEmbedder(setup["model"], "pool2").source
+    flattened = ModelEmbedder(setup["model"], "pool2", pooling="flatten").source
+    assert averaged.fingerprint != flattened.fingerprint
+    assert ModelEmbedder(setup["model"]).source.fingerprint != averaged.fingerprint
+    with pytest.raises(UsageError, match="pooling must be avg or flatten"):
+        ModelEmbedder(setup["model"], "pool2", pooling="max")
