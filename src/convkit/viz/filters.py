@@ -70,12 +70,14 @@ def filter_image(weight: Any, title: str) -> Any:
     rows, columns = min(filters, MAX_FILTER_ROWS), min(channels, MAX_CHANNEL_COLUMNS)
     shown = weight[:rows, :columns]  # (rows, columns, k, k)
     # One shared scale per layer, so strong and weak kernels can be compared.
-    scaled = grids.normalise(shown)
-    tiles = [grids.enlarge(grids.colorize(kernel), KERNEL_TILE) for row in scaled for kernel in row]
+    scaled = grids.normalise(shown).reshape(
+        rows * columns, *shown.shape[2:]
+    )  # (rows*columns, k, k)
     note = ""
     if (rows, columns) != (filters, channels):
         note = f" (first {rows} filters x {columns} channels)"
-    return grids.add_title(grids.tile_grid(tiles, columns=columns), title + note)
+    grid = grids.colour_grid(scaled, columns=columns, min_side=KERNEL_TILE)
+    return grids.add_title(grid, title + note)
 
 
 def save_filters(

@@ -79,23 +79,30 @@ def add_title(image: Any, title: str) -> Any:
 
 
 def map_grid(maps: Any, title: str) -> Any:
-    """Activation maps (C, H, W) -> one titled grid image, each map scaled on its own.
-
-    Vectorised: all maps are scaled at once, laid out in grey, and coloured
-    with one colour-map call, so 50 maps cost about as much as one.
-    """
-    import cv2
+    """Activation maps (C, H, W) -> one titled grid image, each map scaled on its own."""
     import numpy as np
 
     maps = np.asarray(maps, dtype=np.float32)  # (C, H, W)
-    count, height, width = maps.shape
     low = maps.min(axis=(1, 2), keepdims=True)
     span = maps.max(axis=(1, 2), keepdims=True) - low
     span[~np.isfinite(span) | (span <= 0)] = np.inf  # a flat map becomes black
     gray = ((maps - low) / span * 255).round().astype(np.uint8)  # (C, H, W)
-    factor = max(1, math.ceil(MIN_TILE / max(1, min(height, width))))
+    return add_title(colour_grid(gray), title)
+
+
+def colour_grid(gray: Any, columns: int | None = None, min_side: int = MIN_TILE) -> Any:
+    """Grey tiles (N, h, w) uint8 -> one viridis grid (H, W, 3) uint8 with white gaps.
+
+    Vectorised: tiles are enlarged by OpenCV, laid out in grey and coloured
+    with one colour-map call, so 1,000 small tiles cost about as much as one.
+    """
+    import cv2
+    import numpy as np
+
+    count, height, width = gray.shape
+    factor = max(1, math.ceil(min_side / max(1, min(height, width))))
     tile_h, tile_w = height * factor, width * factor
-    columns = math.ceil(math.sqrt(count))
+    columns = columns or math.ceil(math.sqrt(count))
     rows = math.ceil(count / columns)
     canvas = np.zeros((rows * (tile_h + GAP) + GAP, columns * (tile_w + GAP) + GAP), np.uint8)
     used = np.zeros(canvas.shape, bool)
@@ -106,9 +113,9 @@ def map_grid(maps: Any, title: str) -> Any:
             gray[i], (tile_w, tile_h), interpolation=cv2.INTER_NEAREST
         )
         used[top : top + tile_h, left : left + tile_w] = True
-    image = colorize(canvas)  # (H', W', 3)
+    image = colorize(canvas)  # (H, W, 3)
     image[~used] = BACKGROUND
-    return add_title(image, title)
+    return image
 
 
 def save_png(image: Any, path: str | Path) -> Path:
