@@ -11,9 +11,12 @@ Measurements (images per second, wall clock, best of --repeats passes):
                              samples, random crops 256-px saved as JPEG), batch 32:
                              decode + resize to 224 + flip/crop/rotation + normalise
   lenet train step           forward + backward + Adam step of examples/lenet.yaml on
-                             MNIST batches of 64: what training consumes
+                             MNIST batches of 64: what MNIST training consumes
+  resnet18 train step        the same for examples/resnet18.yaml on 224x224 batches of
+                             16: what photo training consumes
 
-The loader keeps up when its img/s is above the train step's. Wall-clock
+The loader keeps up when its img/s is above its consumer's (MNIST rows are
+compared with LeNet, photo rows with ResNet-18). Wall-clock
 rates depend on how busy the machine is (the load average is printed with
 them); images per CPU-second (this process + its worker processes) measure
 the work per image and move much less with the neighbours.
@@ -94,21 +97,16 @@ def photo_rates(count: int, repeats: int, workers_list: list[int]) -> dict[str, 
     return rates
 
 
-def train_step_rate(steps: int, repeats: int) -> float:
+def train_step_rate(spec_name: str, batches: list, repeats: int) -> tuple[float, float]:
+    """Images/s of forward + backward + Adam steps of an example spec on given batches."""
     import torch
 
     from convkit.build import build
-    from convkit.data import Preprocessing, make_batches, open_image_dataset
     from convkit.spec import load_spec
 
-    spec = load_spec(ROOT / "examples" / "lenet.yaml")
-    net = build(spec).to(memory_format=torch.channels_last)
+    torch.manual_seed(0)
+    net = build(load_spec(ROOT / "examples" / spec_name)).to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
-    test = open_image_dataset(MNIST, "test")
-    pre = Preprocessing.for_spec(spec, mean="mnist", std="mnist")
-    batches = list(make_batches(test, None, pre, None, batch_size=64, progress=False).epoch(0))[
-        :steps
-    ]
 
     def run() -> int:
         seen = 0
@@ -124,12 +122,36 @@ def train_step_rate(steps: int, repeats: int) -> float:
     return best_rate(run, repeats)
 
 
+def lenet_batches(steps: int) -> list:
+    from convkit.data import Preprocessing, make_batches, open_image_dataset
+
+    test = open_image_dataset(MNIST, "test")
+    pre = Preprocessing(28, 28, 1, mean="mnist", std="mnist")
+    return list(make_batches(test, None, pre, None, batch_size=64, progress=False).epoch(0))[:steps]
+
+
+def resnet_batches(steps: int) -> list:
+    import torch
+
+    generator = torch.Generator().manual_seed(0)
+    return [
+        (
+            torch.randn(16, 3, 224, 224, generator=generator).contiguous(
+                memory_format=torch.channels_last
+            ),
+            torch.randint(0, 1000, (16,), generator=generator),
+        )
+        for _ in range(steps)
+    ]
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--photos", type=int, default=240, help="JPEG photos in the folder")
     parser.add_argument("--workers", default="0,1,2", help="worker counts to try, comma-separated")
     parser.add_argument("--repeats", type=int, default=2, help="passes per measurement (best kept)")
     parser.add_argument("--train-steps", type=int, default=100, help="LeNet steps to time")
+    parser.add_argument("--resnet-steps", type=int, default=3, help="ResNet-18 steps to time")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     args = parser.parse_args(argv)
     if not MNIST.is_dir():
@@ -147,12 +169,15 @@ def main(argv=None) -> int:
     rates = {}
     rates.update(mnist_rates(args.repeats))
     rates.update(photo_rates(args.photos, args.repeats, [int(w) for w in args.workers.split(",")]))
-    train = train_step_rate(args.train_steps, args.repeats)
-    rates["lenet train step (consumer)"] = train
+    lenet = train_step_rate("lenet.yaml", lenet_batches(args.train_steps), args.repeats)
+    rates["lenet train step, batch 64 (consumer)"] = lenet
+    resnet = train_step_rate("resnet18.yaml", resnet_batches(args.resnet_steps), 1)
+    rates["resnet18 224px train step, batch 16 (consumer)"] = resnet
     width = max(len(name) for name in rates)
-    print(f"{'':<{width}}  {'img/s':>10}  {'img/CPU-s':>10}  wall ratio to the train step")
+    print(f"{'':<{width}}  {'img/s':>10}  {'img/CPU-s':>10}  wall ratio to its consumer")
     for name, (wall, cpu) in rates.items():
-        ratio = "" if name.startswith("lenet") else f"{wall / train[0]:8.1f}x"
+        consumer = lenet if name.startswith("mnist") else resnet
+        ratio = "" if "consumer" in name else f"{wall / consumer[0]:8.1f}x"
         print(f"{name:<{width}}  {wall:10,.0f}  {cpu:10,.0f}  {ratio}")
     print(f"load average after: {os.getloadavg()[0]:.1f}")
     return 0
