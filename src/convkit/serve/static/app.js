@@ -125,7 +125,11 @@ async function analyse(file) {
   // Recordings (audio models) have no picture to preview.
   const isImage = file.type.startsWith("image/");
   $("preview").hidden = !isImage;
-  if (isImage) $("preview").src = URL.createObjectURL(file);
+  if (isImage) {
+    $("preview").src = URL.createObjectURL(file);
+    // Boxes are drawn over the preview, so its pixels must be there first.
+    await $("preview").decode().catch(() => {});
+  }
   setStatus(`Looking at ${file.name}…`);
   try {
     // The prediction first: a bad upload fails here with the server's message.
