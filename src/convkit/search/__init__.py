@@ -5,7 +5,7 @@ cluster, and find near-duplicates.
     index = search.build_index("runs/lenet/model.convkit", "photos/", "photos.cindex")
     for result in search.search(index, ["query.png"], top=5):
         print(result.query, [(m.path, m.similarity) for m in result.matches])
-    groups = search.find_duplicates(index, threshold=0.97)
+    groups = search.find_duplicates(index, threshold=0.98)
     clusters = search.cluster(index)          # K chosen by silhouette
 
 Importing this package is cheap: FAISS, torch and scikit-learn are imported
