@@ -16,10 +16,10 @@ photo's own pixels. --out saves a copy of every photo with its boxes drawn.
 
 SCENES_EPILOG = """\
 examples:
-  convkit scenes scenes/ --count 1000 --size 64 --min-extent 10 --max-extent 24
+  convkit scenes scenes/ --count 2000 --size 64 --min-extent 10 --max-extent 24
   convkit scenes scenes_yolo/ --count 200 --format yolo   images/ + labels/ + data.yaml
   convkit scenes scenes_coco/ --count 200 --format coco   images/ + annotations.json
-  convkit train examples/tinyyolo_scenes.yaml --data scenes/ --epochs 18
+  convkit train examples/tinyyolo_scenes.yaml --data scenes/ --epochs 30 --lr 4e-3 --threads 1
 
 Classes (--classes N takes the first N): circle, square, triangle, diamond, cross.
 """
