@@ -31,7 +31,12 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=4e-3)
-    parser.add_argument("--threads", type=int, default=1, help="torch threads; 1 is fastest on a shared, oversubscribed CPU")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads; 1 is fastest on a shared, oversubscribed CPU",
+    )
     parser.add_argument("--spec", default=str(REPO / "examples" / "tinyyolo_scenes.yaml"))
     args = parser.parse_args()
 

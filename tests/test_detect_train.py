@@ -70,7 +70,6 @@ def trained(voc_folder, tmp_path_factory):
     return report
 
 
-@pytest.mark.slow
 def test_voc_folder_trains_with_the_ordinary_trainer(trained):
     assert trained.model_path.is_file()
     last = trained.history[-1]
@@ -79,7 +78,6 @@ def test_voc_folder_trains_with_the_ordinary_trainer(trained):
     assert any("img00.xml" in path for path, _ in trained.skipped)
 
 
-@pytest.mark.slow
 def test_model_file_remembers_classes_and_anchors(trained):
     from convkit.modelfile import load_model
 
@@ -89,7 +87,6 @@ def test_model_file_remembers_classes_and_anchors(trained):
     assert model.preprocessing["kind"] == "detect-letterbox"
 
 
-@pytest.mark.slow
 def test_detect_cli_json_and_annotated_copies(trained, voc_folder, tmp_path, capsys):
     photos = tmp_path / "photos"
     photos.mkdir()
@@ -121,13 +118,11 @@ def test_detect_cli_json_and_annotated_copies(trained, voc_folder, tmp_path, cap
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["img03.png", "img04.png"]
 
 
-@pytest.mark.slow
 def test_detect_cli_refuses_bad_thresholds_and_classifiers(trained, tmp_path, capsys):
     assert main(["detect", str(trained.model_path), str(tmp_path), "--conf", "2"]) == 2
     assert "--conf must be in [0, 1]" in capsys.readouterr().err
 
 
-@pytest.mark.slow
 def test_evaluate_reports_map_and_draws_pr_curves(trained, voc_folder, tmp_path, capsys):
     assert (
         main(
@@ -207,7 +202,6 @@ def test_transfer_copies_matching_backbone_and_freezes_it(tmp_path):
         load_matching_weights(build(other), path)
 
 
-@pytest.mark.slow
 def test_predict_verb_shows_the_most_confident_objects(trained, voc_folder, capsys):
     image = str(voc_folder / "JPEGImages" / "img03.jpg")
     assert main(["predict", str(trained.model_path), image, "--json", "--top", "2"]) == 0
