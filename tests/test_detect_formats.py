@@ -159,3 +159,15 @@ def test_coco_bad_entries_skipped_and_unannotated_images_are_background(scene_se
 def test_folder_without_annotations_is_a_clear_error(tmp_path):
     with pytest.raises(DataError, match="no annotations found"):
         open_detection_dataset(tmp_path)
+
+
+def test_voc_split_files_choose_the_images(tmp_path):
+    for stem in ("a", "b", "c"):
+        write_voc(tmp_path, stem, [("cat", (1, 1, 10, 10))])
+    (tmp_path / "ImageSets" / "Main").mkdir(parents=True)
+    (tmp_path / "ImageSets" / "Main" / "trainval.txt").write_text("a\nb\n")
+    (tmp_path / "ImageSets" / "Main" / "test.txt").write_text("c\n")
+    assert [a.image.stem for a in open_detection_dataset(tmp_path).annotations] == ["a", "b"]
+    assert [a.image.stem for a in open_detection_dataset(tmp_path, split="test").annotations] == [
+        "c"
+    ]

@@ -202,7 +202,7 @@ def open_detection_dataset(
     if format not in FORMATS:
         raise DataError(f"unknown annotation format {format!r}; choose one of {', '.join(FORMATS)}")
     if format == "voc":
-        parsed = read_voc(path)
+        parsed = read_voc(path, split)
     elif format == "yolo":
         parsed = read_yolo(path, split)
     else:

@@ -43,20 +43,46 @@ def collect_results(net, task, batches, device, progress: bool = False) -> list:
     return results
 
 
+def _available_split(data, split: str) -> str:
+    """``split`` if the dataset defines it (VOC split file, YOLO YAML entry), else "train" (all)."""
+    from convkit.detect.formats.voc import split_ids
+    from convkit.detect.formats.yolo import YAML_NAMES
+
+    root = Path(data)
+    if root.is_dir() and split_ids(root, split) is not None:
+        return split
+    yaml_path = (
+        root
+        if root.suffix in (".yaml", ".yml")
+        else next((root / n for n in YAML_NAMES if (root / n).is_file()), None)
+    )
+    if yaml_path is not None and yaml_path.is_file():
+        import yaml
+
+        try:
+            config = yaml.safe_load(yaml_path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError:
+            return "train"  # opening the data will report the malformed YAML
+        if isinstance(config, dict) and split in config:
+            return split
+    return "train"
+
+
 def evaluate_detector(
     model, data, *, split: str = "test", options: dict | None = None, out_dir=None,
     progress: bool = True, batch_size: int = 32,
 ) -> dict:  # fmt: skip
     """mAP@0.5, mAP@[0.5:0.95], per-class AP and precision/recall of ``model`` on ``data``.
 
-    ``split`` is accepted for symmetry with classification; annotation folders
-    are evaluated whole (point ``data`` at the held-out folder). With
+    ``split`` picks VOC's ``ImageSets/Main/<split>.txt`` or a YOLO YAML's
+    entry when the data has one; otherwise the whole folder is evaluated
+    (point ``data`` at the held-out folder). With
     ``out_dir``, the precision-recall curves are drawn to ``pr_curves.png``.
     """
     from convkit.detect.evaluate import evaluate_detections, plot_pr_curves
 
     task = model.task
-    dataset = task.open_data(str(data), "train" if split == "test" else split, options or {})
+    dataset = task.open_data(str(data), _available_split(data, split), options or {})
     scan = dataset.scan(strict=False, progress=progress)
     batches = task.make_batches(
         dataset,

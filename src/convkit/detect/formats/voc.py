@@ -76,14 +76,35 @@ def looks_like_voc(root: Path) -> bool:
     return (root / "Annotations").is_dir() or any(root.glob("*.xml"))
 
 
-def read_voc(root: Path) -> Parsed:
+def split_ids(root: Path, split: str) -> set[str] | None:
+    """Image ids listed in ``ImageSets/Main/<split>.txt`` (VOC's split files), if there are any.
+
+    ``train`` falls back to ``trainval.txt``; without split files the whole folder is one split.
+    """
+    folder = root / "ImageSets" / "Main"
+    candidates = [split] + (["trainval"] if split == "train" else [])
+    for name in candidates:
+        path = folder / f"{name}.txt"
+        if path.is_file():
+            return {
+                line.split()[0]
+                for line in path.read_text(encoding="utf-8").splitlines()
+                if line.strip()
+            }
+    return None
+
+
+def read_voc(root: Path, split: str = "train") -> Parsed:
     """Parse a VOC folder. Images without an XML file are background images."""
     xml_dir, image_dir = _layout(root)
     if not image_dir.is_dir():
         raise DataError(f"{root}: VOC dataset has {xml_dir.name}/ but no JPEGImages/ folder")
+    wanted = split_ids(root, split)
     skipped: list[tuple[str, str]] = []
     parsed: dict[Path, tuple[list[str], np.ndarray, tuple[int, int] | None]] = {}
     for xml_path in sorted(xml_dir.glob("*.xml")):
+        if wanted is not None and xml_path.stem not in wanted:
+            continue
         image = find_image(image_dir, xml_path.stem)
         if image is None:
             skipped.append((str(xml_path), f"no image named {xml_path.stem}.* in {image_dir}"))
@@ -97,6 +118,8 @@ def read_voc(root: Path) -> Parsed:
     index = {name: i for i, name in enumerate(classes)}
     annotations = []
     for image in list_images(image_dir):
+        if wanted is not None and image.stem not in wanted:
+            continue
         if image not in parsed:
             if image.stem not in broken:  # a malformed XML does not make a background image
                 annotations.append(Annotation.background(image))
