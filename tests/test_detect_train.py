@@ -209,3 +209,33 @@ def test_predict_verb_shows_the_most_confident_objects(trained, voc_folder, caps
     assert len(prediction["top"]) <= 2 and isinstance(prediction["detections"], list)
     if prediction["detections"]:
         assert prediction["label"] == prediction["detections"][0]["label"]
+
+
+def test_train_init_from_a_classifier_keeps_frozen_layers_fixed(voc_folder, tmp_path):
+    import torch
+
+    from convkit import api
+    from convkit.build import build
+    from convkit.modelfile import load_model, save_model
+    from convkit.spec import NetSpec
+    from convkit.tasks.classify import ClassifyTask
+
+    classifier = build(NetSpec.from_yaml(TINY_CLASSIFIER))
+    source = save_model(
+        tmp_path / "cls.convkit", classifier, task=ClassifyTask(2), preprocessing={"kind": "image"}
+    )
+    (tmp_path / "det.yaml").write_text(TINY_DETECTOR)
+    report = api.fit(
+        str(tmp_path / "det.yaml"), voc_folder, run_dir=tmp_path / "run", epochs=1, batch_size=8,
+        init_from=source, freeze_epochs=1, threads=1, progress=False,
+    )  # fmt: skip
+    trained = load_model(report.model_path).net.state_dict()
+    frozen = classifier.state_dict()
+    assert torch.equal(trained["layers.conv1.conv.weight"], frozen["layers.conv1.conv.weight"])
+    # without freezing, the same copied layer does move: the check above can fail
+    unfrozen = api.fit(
+        str(tmp_path / "det.yaml"), voc_folder, run_dir=tmp_path / "run2", epochs=1, batch_size=8,
+        init_from=source, freeze_epochs=0, threads=1, progress=False,
+    )  # fmt: skip
+    moved = load_model(unfrozen.model_path).net.state_dict()["layers.conv1.conv.weight"]
+    assert not torch.equal(moved, frozen["layers.conv1.conv.weight"])
