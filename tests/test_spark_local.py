@@ -121,29 +121,42 @@ def test_error_on_a_worker_reaches_the_driver_with_its_message(spark):
     assert str(caught.value) == "worker rank 1: shard of rank 1 is empty (world size 2)"
 
 
-def test_fit_distributed_trains_on_two_ranks_and_resumes(spark, workspace):
+def test_cli_trains_on_two_ranks_and_the_api_resumes(spark, workspace, capsys):
+    import json
+
     from convkit import api
+    from convkit.cli import main
     from convkit.spark import fit_distributed
     from convkit.train import TrainConfig
 
     run_dir = workspace["root"] / "spark-run"
-    config = TrainConfig(epochs=1, batch_size=32, seed=0)
-    first = fit_distributed(
-        workspace["spec"],
-        workspace["train"],
-        config,
-        run_dir,
-        workers=2,
-        session=spark,
-        progress=False,
-        evaluate_test=False,
+    code = main(
+        [
+            "train",
+            str(workspace["spec"]),
+            "--data",
+            str(workspace["train"]),
+            "--epochs",
+            "1",
+            "--batch-size",
+            "32",
+            "--run-dir",
+            str(run_dir),
+            "--spark",
+            "local[2]",
+            "--workers",
+            "2",
+            "--quiet",
+            "--json",
+        ]
     )
-    assert first.model_path == run_dir / "model.convkit"
-    assert [row["epoch"] for row in first.history] == [1]
-    # Each rank trained on its half: 285 training images (5% validation) -> 142 each.
-    assert first.history[0]["images_per_second"] > 0
+    assert code == 0
+    first = json.loads(capsys.readouterr().out)
+    assert first["model"] == str(run_dir / "model.convkit")
+    assert [row["epoch"] for row in first["history"]] == [1]
+    assert first["history"][0]["images_per_second"] > 0
     assert (run_dir / "checkpoints" / "last.ckpt").is_file()
-    model = api.load(first.model_path)  # the same format as a single-process run
+    model = api.load(first["model"])  # the same format as a single-process run
     assert model.spec.name == "tiny"
     prediction = model.predict(sorted(str(p) for p in workspace["photos"].glob("1/*.png")))[0]
     assert prediction["label"] in [str(d) for d in range(10)]
@@ -160,8 +173,9 @@ def test_fit_distributed_trains_on_two_ranks_and_resumes(spark, workspace):
         evaluate_test=False,
     )
     assert [row["epoch"] for row in resumed.history] == [1, 2]
-    assert resumed.history[0] == first.history[0]  # epoch 1 came from the checkpoint
-    assert resumed.history[1]["train_loss"] < first.history[0]["train_loss"]
+    assert resumed.history[0] == first["history"][0]  # epoch 1 came from the checkpoint
+    assert resumed.history[1]["train_loss"] < first["history"][0]["train_loss"]
+    assert not spark.sparkContext._jsc.sc().isStopped()  # the caller's session is left running
 
 
 def test_predict_dataframe_writes_parquet_matching_single_process(spark, workspace, tmp_path):
@@ -232,40 +246,16 @@ def test_images_to_parquet_writes_a_trainable_dataset(spark, workspace, tmp_path
     assert len(report.bad) == 1  # broken.png, labelled "3" by its folder
 
 
-def test_cli_train_and_predict_with_spark(spark, workspace, tmp_path, capsys):
+def test_cli_predict_with_spark(spark, workspace, tmp_path, capsys):
     import pandas as pd
 
     from convkit.cli import main
-
-    run_dir = tmp_path / "cli-run"
-    code = main(
-        [
-            "train",
-            str(workspace["spec"]),
-            "--data",
-            str(workspace["train"]),
-            "--epochs",
-            "1",
-            "--batch-size",
-            "32",
-            "--run-dir",
-            str(run_dir),
-            "--spark",
-            "local[2]",
-            "--workers",
-            "2",
-            "--quiet",
-            "--json",
-        ]
-    )
-    assert code == 0 and (run_dir / "model.convkit").is_file()
-    assert '"model":' in capsys.readouterr().out
 
     out = tmp_path / "cli.parquet"
     code = main(
         [
             "predict",
-            str(run_dir / "model.convkit"),
+            str(workspace["model"]),
             str(workspace["photos"]),
             "--spark",
             "local[2]",
@@ -279,4 +269,4 @@ def test_cli_train_and_predict_with_spark(spark, workspace, tmp_path, capsys):
     assert "31 files" in capsys.readouterr().out
     assert list(pd.read_parquet(out).columns) == ["path", "label", "probability", "top", "error"]
     assert not spark.sparkContext._jsc.sc().isStopped()  # the caller's session is left running
-    assert main(["predict", str(run_dir / "model.convkit"), "x.png", "--spark", "local[2]"]) == 2
+    assert main(["predict", str(workspace["model"]), "x.png", "--spark", "local[2]"]) == 2
