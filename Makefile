@@ -30,7 +30,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples
 
 test: lint
-	$(BIN)/python -m pytest -n 2 --durations=15
+	$(BIN)/python -m pytest -n 2 -q --durations=15
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .hypothesis

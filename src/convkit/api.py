@@ -170,7 +170,10 @@ def fit(
         },
         "init_from": str(init_from) if init_from else None,
     }
-    write_config(run_dir, resolved)
+    from convkit.train.distributed import rank_and_world
+
+    if rank_and_world()[0] == 0:  # in distributed training rank 0 alone writes files
+        write_config(run_dir, resolved)
     metadata = {
         "data": str(data),
         "train": config.to_dict(),
@@ -245,8 +248,9 @@ def _has_test_split(task, data, options) -> bool:
     if text.lower() in ("sklearn-digits", "sklearn:digits", "digits"):
         return True
     has_test = getattr(task, "has_test_split", None)
-    if has_test is not None:  # tasks with their own data layouts answer for themselves
-        return bool(has_test(text, options))
+    answer = has_test(text, options) if has_test is not None else None
+    if answer is not None:  # tasks with their own data layouts answer for themselves
+        return bool(answer)
     path = Path(text)
     if not path.is_dir():
         return False

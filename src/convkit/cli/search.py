@@ -157,8 +157,8 @@ def _register_cluster(subparsers) -> None:
 
 
 def _register_duplicates(subparsers) -> None:
-    from convkit.search.duplicates import DEFAULT_THRESHOLD
-
+    # No import of convkit.search here: it loads numpy, and every `convkit` command
+    # (even `convkit summary`) builds this parser.
     parser = subparsers.add_parser(
         "duplicates",
         help="find groups of near-identical photos in an index",
@@ -170,9 +170,10 @@ def _register_duplicates(subparsers) -> None:
     parser.add_argument(
         "--threshold",
         type=float,
-        default=DEFAULT_THRESHOLD,
+        default=None,
         metavar="T",
-        help=f"cosine similarity that makes two photos duplicates (default {DEFAULT_THRESHOLD})",
+        help="cosine similarity that makes two photos duplicates "
+        "(default: convkit.search.duplicates.DEFAULT_THRESHOLD, benchmarked in docs/search.md)",
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per group")
     _threads_option(parser)
@@ -296,6 +297,10 @@ def run_duplicates(args) -> int:
     from convkit.search.engine import set_threads
 
     set_threads(args.threads)
+    from convkit.search.duplicates import DEFAULT_THRESHOLD
+
+    if args.threshold is None:
+        args.threshold = DEFAULT_THRESHOLD
     groups = search.find_duplicates(args.index, threshold=args.threshold)
     for number, group in enumerate(groups, start=1):
         if args.json:

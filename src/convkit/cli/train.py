@@ -119,7 +119,7 @@ def register(subparsers) -> None:
     )
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:1")
-    run.add_argument("--workers", type=int, help="data loader processes (default: cores - 1)")
+    run.add_argument("--workers", type=int, help="data loader processes (default: cores - 1); with --spark, training processes")
     run.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     run.add_argument(
         "--deterministic",
@@ -255,7 +255,9 @@ def run_train(args) -> int:
         )
         return 0
     print(f"model:   {report.model_path}")
-    print(f"run:     {report.run_dir} (metrics.csv, curves.png, confusion.png, samples.png)")
+    pictures = [name for name in ("metrics.csv", "curves.png", "confusion.png", "samples.png")
+                if (report.run_dir / name).exists()]
+    print(f"run:     {report.run_dir} ({', '.join(pictures)})")
     if report.best:
         print(
             f"best:    {report.best['metric']} {report.best['value']:.4f} at epoch {report.best['epoch']}"

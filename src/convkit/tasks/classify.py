@@ -162,6 +162,8 @@ class ClassifyTask(Task):
         if is_audio_folder(path):
             from convkit.audio import open_audio_dataset
 
+            if self._labels_known():  # keep the trained model's label order
+                options = {**options, "classes": self.labels}
             dataset = open_audio_dataset(path, split=split, options=options)
         else:
             from convkit.data import open_image_dataset
@@ -172,6 +174,14 @@ class ClassifyTask(Task):
             dataset = open_image_dataset(path, split=split, options=image_options)
         self._adopt_labels(list(dataset.classes), path)
         return dataset
+
+    def has_test_split(self, path: str, options: dict | None = None) -> bool | None:
+        """Whether recordings at ``path`` hold a test split; None lets the image rules decide."""
+        if is_audio_folder(path):
+            from convkit.audio.folders import has_test_split
+
+            return has_test_split(path, options)
+        return None
 
     def _labels_known(self) -> bool:
         return self.labels != [str(i) for i in range(self.num_classes)]
