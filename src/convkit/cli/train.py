@@ -93,7 +93,12 @@ def register(subparsers) -> None:
     optim.add_argument("--momentum", type=float, default=0.9, help="SGD/RMSprop momentum")
     optim.add_argument("--nesterov", action="store_true", help="Nesterov momentum (SGD)")
     optim.add_argument("--weight-decay", type=float, default=0.0)
-    optim.add_argument("--schedule", default="none", choices=["none", "step", "cosine", "onecycle"])
+    optim.add_argument(
+        "--schedule",
+        default="cosine",
+        choices=["none", "step", "cosine", "onecycle"],
+        help="learning-rate schedule (default cosine: anneal to 0 over the run)",
+    )
     optim.add_argument("--step-epochs", type=int, default=10, help="step schedule period")
     optim.add_argument("--step-gamma", type=float, default=0.1, help="step schedule factor")
     optim.add_argument("--label-smoothing", type=float, default=0.0)
@@ -119,7 +124,11 @@ def register(subparsers) -> None:
     )
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:1")
-    run.add_argument("--workers", type=int, help="data loader processes (default: cores - 1); with --spark, training processes")
+    run.add_argument(
+        "--workers",
+        type=int,
+        help="data loader processes (default: cores - 1); with --spark, training processes",
+    )
     run.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     run.add_argument(
         "--deterministic",
@@ -255,8 +264,11 @@ def run_train(args) -> int:
         )
         return 0
     print(f"model:   {report.model_path}")
-    pictures = [name for name in ("metrics.csv", "curves.png", "confusion.png", "samples.png")
-                if (report.run_dir / name).exists()]
+    pictures = [
+        name
+        for name in ("metrics.csv", "curves.png", "confusion.png", "samples.png")
+        if (report.run_dir / name).exists()
+    ]
     print(f"run:     {report.run_dir} ({', '.join(pictures)})")
     if report.best:
         print(
