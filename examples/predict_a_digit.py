@@ -8,7 +8,6 @@ The digit comes from the test split of the data the model was trained on
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -27,8 +26,8 @@ def main(model_path: str) -> int:
     png = Path(model_path).with_name("digit.png")
     cv2.imwrite(str(png), image[:, :, 0])
     print(f"\n{png}: a {test_set.classes[label]} from the test split of {data}")
-    convkit = shutil.which("convkit") or "convkit"
-    return subprocess.call([convkit, "predict", model_path, str(png), "--top", "3"])
+    # a fresh process that knows only the model file
+    return subprocess.call([sys.executable, "-m", "convkit", "predict", model_path, str(png), "--top", "3"])
 
 
 if __name__ == "__main__":
