@@ -14,6 +14,7 @@ What a consumer may rely on: ``classes``, ``targets`` (int array), ``len``,
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,7 +62,7 @@ class ScanReport:
         }
 
 
-class ImageDataset:
+class ImageDataset(ABC):
     """Shared behaviour of every image source."""
 
     classes: list[str]
@@ -72,14 +73,17 @@ class ImageDataset:
     def __len__(self) -> int:
         return len(self.targets)
 
+    @abstractmethod
     def load(self, index: int) -> tuple[np.ndarray, int]:
-        raise NotImplementedError
+        """Implemented by every subclass."""
 
+    @abstractmethod
     def describe(self, index: int) -> str:
-        raise NotImplementedError
+        """Implemented by every subclass."""
 
+    @abstractmethod
     def scan(self, strict: bool | None = None, progress: bool = True) -> ScanReport:
-        raise NotImplementedError
+        """Implemented by every subclass."""
 
     def class_counts(self) -> dict[str, int]:
         counts = np.bincount(self.targets, minlength=len(self.classes))

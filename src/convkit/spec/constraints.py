@@ -13,6 +13,7 @@ list [height, width] of them. Received: stride=0".
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,16 +24,18 @@ from convkit.spec.suggest import did_you_mean
 REQUIRED = object()  # marks a parameter without a default
 
 
-class Constraint:
+class Constraint(ABC):
+    @abstractmethod
     def accepts(self, value: Any) -> bool:
-        raise NotImplementedError
+        """Implemented by every subclass."""
 
     def normalise(self, value: Any) -> Any:
         """The canonical form of an accepted value (e.g. 5 -> (5, 5) for a pair)."""
         return value
 
+    @abstractmethod
     def describe(self) -> str:
-        raise NotImplementedError
+        """Implemented by every subclass."""
 
 
 def _is_int(value: Any) -> bool:

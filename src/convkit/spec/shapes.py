@@ -11,17 +11,18 @@ Layer types that need another kind subclass ``Shape`` in their own module.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 
-class Shape:
+class Shape(ABC):
     """Base class of every shape kind: what one example looks like between layers."""
 
     kind: str = "shape"
 
+    @abstractmethod
     def tensor_shape(self) -> tuple[int, ...]:
         """The shape of one example as a PyTorch tensor, without the batch axis."""
-        raise NotImplementedError
 
     def numel(self) -> int:
         total = 1
