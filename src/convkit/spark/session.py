@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import sys
 import time
 
 from convkit.errors import UsageError
@@ -59,6 +60,9 @@ def get_session(master: str, app_name: str = "convkit", conf: dict[str, str] | N
         # The JVM reads SPARK_LOCAL_IP when it starts; spark.driver.* alone
         # still lets the block manager pick a public interface.
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        # Local Python workers must run this interpreter (the one with convkit,
+        # torch and pandas), not whatever `python3` is first on PATH.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         settings.update(
             {
                 "spark.driver.host": "127.0.0.1",
