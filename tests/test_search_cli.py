@@ -170,6 +170,11 @@ def test_duplicates_finds_the_planted_copy(setup, capsys, tmp_path):
     assert [sorted(p.rsplit("/", 1)[1] for p in g["paths"]) for g in groups] == [
         ["00.png", "00_copy.png"]
     ]
+    # default threshold: digits that an untrained net embeds alike are told apart by pixels
+    code, out, _ = run(capsys, "duplicates", index)
+    assert code == 0 and "1 group(s) of near-duplicates, 2 photos" in out and "pixel-checked" in out
+    code, out, _ = run(capsys, "duplicates", index, "--no-verify", "--threshold", "0.9999")
+    assert code == 0 and "by embeddings alone" in out
 
 
 @pytest.mark.slow  # k-means, silhouettes and t-SNE: a few seconds, more on a busy CPU

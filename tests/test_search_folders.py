@@ -133,7 +133,9 @@ def test_folder_of_only_broken_images_is_an_error(tmp_path):
 def test_planted_duplicates_are_grouped(photo_folder):
     folder, originals = photo_folder
     index = build_index(PixelEmbedder(), folder, progress=False)
-    groups = find_duplicates(index, threshold=0.97)
+    report = find_duplicates(index, threshold=0.97)
+    groups = report.groups
+    assert report.verified and report.unreadable == [] and report.pairs_checked >= 6
     expected = [
         {
             str(originals[n].resolve()),
@@ -146,6 +148,26 @@ def test_planted_duplicates_are_grouped(photo_folder):
     assert all(group.min_similarity >= 0.97 for group in groups)
     with pytest.raises(ConvkitError, match="threshold"):
         find_duplicates(index, threshold=1.5)
+    unverified = find_duplicates(index, verify=False)
+    assert not unverified.verified and unverified.threshold == 0.98
+
+
+def test_duplicates_of_photos_that_have_gone(photo_folder):
+    """A deleted photo is listed and left out; if none can be read, the error says what to do."""
+    folder, originals = photo_folder
+    index = build_index(PixelEmbedder(), folder, progress=False)
+    originals[0].unlink()
+    report = find_duplicates(index, threshold=0.97)
+    assert [path for path, _ in report.unreadable] == [str(originals[0].resolve())]
+    assert "not found" in report.unreadable[0][1]
+    groups = sorted(sorted(group.paths) for group in report.groups)
+    assert [str(originals[0].resolve()) not in group for group in groups] == [True] * 3
+    assert len(groups) == 3  # the two copies of the deleted photo still match each other
+    for path in folder.rglob("*.*"):
+        path.unlink()
+    with pytest.raises(DataError, match="none of the .* candidate photos can be read.*--no-verify"):
+        find_duplicates(index)
+    assert len(find_duplicates(index, threshold=0.97, verify=False).groups) == 3
 
 
 @pytest.mark.slow  # sklearn + matplotlib imports and t-SNE: ~5 s idle, more on a busy CPU

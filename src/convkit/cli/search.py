@@ -56,11 +56,17 @@ DUPLICATES_EPILOG = """\
 examples:
   convkit duplicates photos.cindex
   convkit duplicates photos.cindex --threshold 0.99 --json > dupes.jsonl
+  convkit duplicates moved.cindex --no-verify     photos not on this machine
 
-Photos whose embeddings are at least --threshold similar are linked, and
-linked photos form a group (a chain of near-copies is one group). Lower the
-threshold to catch harder edits (crops, recolouring) at the risk of grouping
-photos that are merely alike.
+How it decides: each photo's nearest neighbours in the index whose embeddings
+are at least --candidates-above similar are candidates; each candidate pair
+is then checked pixel by pixel (the second photo is aligned onto the first,
+undoing a slight crop or resize, and the two are correlated). Pairs at least
+--threshold alike are linked, and linked photos form groups (a chain of
+re-encodings is one group, but a merely similar photo cannot fuse two groups).
+Re-encoded, resized and slightly cropped copies score 0.98-1.0; lower the
+threshold for harder edits at the risk of grouping look-alikes. Photos that
+cannot be read are listed and left out (exit 1).
 """
 
 
@@ -172,8 +178,21 @@ def _register_duplicates(subparsers) -> None:
         type=float,
         default=None,
         metavar="T",
-        help="cosine similarity that makes two photos duplicates "
-        "(default: convkit.search.duplicates.DEFAULT_THRESHOLD, benchmarked in docs/search.md)",
+        help="similarity that makes two photos duplicates: aligned-pixel correlation, "
+        "or embedding cosine with --no-verify (default 0.98 for both; "
+        "benchmarked in docs/search.md)",
+    )
+    parser.add_argument(
+        "--candidates-above",
+        type=float,
+        default=None,
+        metavar="C",
+        help="embedding cosine a neighbour needs to be checked at all (default 0.9)",
+    )
+    parser.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="decide by embeddings alone, without reading the photos (faster, less precise)",
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per group")
     _threads_option(parser)
@@ -294,15 +313,19 @@ def run_cluster(args) -> int:
 
 def run_duplicates(args) -> int:
     from convkit import search
+    from convkit.search.duplicates import CANDIDATES_ABOVE
     from convkit.search.engine import set_threads
 
     set_threads(args.threads)
-    from convkit.search.duplicates import DEFAULT_THRESHOLD
-
-    if args.threshold is None:
-        args.threshold = DEFAULT_THRESHOLD
-    groups = search.find_duplicates(args.index, threshold=args.threshold)
-    for number, group in enumerate(groups, start=1):
+    candidates_above = args.candidates_above
+    report = search.find_duplicates(
+        args.index,
+        threshold=args.threshold,
+        verify=not args.no_verify,
+        candidates_above=CANDIDATES_ABOVE if candidates_above is None else candidates_above,
+        progress=True,
+    )
+    for number, group in enumerate(report.groups, start=1):
         if args.json:
             print(json.dumps(group.to_dict()))
             continue
@@ -311,9 +334,13 @@ def run_duplicates(args) -> int:
         )
         for path in group.paths:
             print(f"  {path}")
+    for _, why in report.unreadable:
+        print(f"skipped (unreadable, not checked): {why}", file=sys.stderr)
     if not args.json:
-        photos = sum(len(group.paths) for group in groups)
+        photos = sum(len(group.paths) for group in report.groups)
+        how = "pixel-checked" if report.verified else "by embeddings alone"
         print(
-            f"{len(groups)} group(s) of near-duplicates, {photos} photos, threshold {args.threshold}"
+            f"{len(report.groups)} group(s) of near-duplicates, {photos} photos "
+            f"({report.pairs_checked} candidate pairs, {how}, threshold {report.threshold})"
         )
-    return 0
+    return 1 if report.unreadable else 0

@@ -5,7 +5,7 @@ cluster, and find near-duplicates.
     index = search.build_index("runs/lenet/model.convkit", "photos/", "photos.cindex")
     for result in search.search(index, ["query.png"], top=5):
         print(result.query, [(m.path, m.similarity) for m in result.matches])
-    groups = search.find_duplicates(index, threshold=0.98)
+    groups = search.find_duplicates(index).groups   # near-copies, pixel-checked
     clusters = search.cluster(index)          # K chosen by silhouette
 
 Importing this package is cheap: FAISS, torch and scikit-learn are imported
@@ -13,7 +13,7 @@ by the functions that use them.
 """
 
 from convkit.search.cluster import ClusterResult, choose_k, cluster, write_cluster_outputs
-from convkit.search.duplicates import DuplicateGroup, find_duplicates
+from convkit.search.duplicates import DuplicateGroup, DuplicateReport, find_duplicates
 from convkit.search.embed import ModelEmbedder, list_images
 from convkit.search.engine import APPROXIMATE_ABOVE, EngineSettings
 from convkit.search.errors import IndexFileError, ModelMismatchError, NoImagesError
@@ -25,6 +25,7 @@ __all__ = [
     "APPROXIMATE_ABOVE",
     "ClusterResult",
     "DuplicateGroup",
+    "DuplicateReport",
     "EngineSettings",
     "IndexFileError",
     "Match",
