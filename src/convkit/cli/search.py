@@ -168,7 +168,8 @@ def _register_duplicates(subparsers) -> None:
     parser = subparsers.add_parser(
         "duplicates",
         help="find groups of near-identical photos in an index",
-        description="Group the photos of INDEX whose embeddings are nearly the same.",
+        description="Group the photos of INDEX that are near-copies of each other "
+        "(re-encoded, resized or slightly cropped).",
         epilog=DUPLICATES_EPILOG,
         formatter_class=RAW,
     )
