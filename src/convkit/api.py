@@ -424,20 +424,10 @@ def evaluate(
         workers=TrainConfig().resolved_workers(),
     )
     metrics = task.new_metrics()
-    iterator = batches.epoch(0)
-    if progress:
-        from tqdm import tqdm
+    from convkit.data.batches import one_pass
 
-        iterator = tqdm(
-            iterator,
-            total=len(batches),
-            desc="evaluating",
-            unit="batch",
-            file=sys.stderr,
-            leave=False,
-        )
     with torch.inference_mode():
-        for inputs, targets in iterator:
+        for inputs, targets in one_pass(batches, progress):
             output = model.net(inputs.to(model.device)).float()
             metrics.update(output, targets.to(model.device), None)
     computed = metrics.compute()

@@ -29,6 +29,18 @@ from convkit.data.preprocessing import Preprocessing
 from convkit.errors import DataError
 
 
+def one_pass(batches, progress: bool = False, desc: str = "evaluating"):
+    """Epoch 0 of any batch source, for evaluation; with a transient progress bar on stderr."""
+    iterator = batches.epoch(0)
+    if not progress:
+        return iterator
+    import sys
+
+    from tqdm import tqdm
+
+    return tqdm(iterator, total=len(batches), desc=desc, unit="batch", file=sys.stderr, leave=False)
+
+
 class BatchSource:
     """Deterministic epochs of batches over a fixed list of dataset indices."""
 

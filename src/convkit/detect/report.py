@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from convkit.tasks.detect import EVAL_CONF_THRESHOLD
@@ -12,24 +11,13 @@ def collect_results(net, task, batches, device, progress: bool = False) -> list:
     """Run ``net`` over ``batches``; one ImageResult per image (boxes in input pixels)."""
     import torch
 
+    from convkit.data.batches import one_pass
     from convkit.detect.evaluate import ImageResult
 
     results = []
-    iterator = batches.epoch(0)
-    if progress:
-        from tqdm import tqdm
-
-        iterator = tqdm(
-            iterator,
-            total=len(batches),
-            desc="evaluating",
-            unit="batch",
-            file=sys.stderr,
-            leave=False,
-        )
     net.eval()
     with torch.inference_mode():
-        for inputs, targets in iterator:
+        for inputs, targets in one_pass(batches, progress):
             output = net(inputs.to(device)).float()
             truth = targets.numpy()
             for image, (boxes, scores, labels) in enumerate(

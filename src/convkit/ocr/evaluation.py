@@ -7,7 +7,6 @@ a beam, exactly as `convkit ocr` reads it. The report lists the misread lines
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 
@@ -26,6 +25,7 @@ def evaluate_reader(
     """Read every line of ``data`` with ``model`` (an ``api.Model``) and score it."""
     import torch
 
+    from convkit.data.batches import one_pass
     from convkit.ocr.decoding import decode_lines
     from convkit.ocr.metrics import TextScores
 
@@ -38,17 +38,10 @@ def evaluate_reader(
     batches = task.make_batches(
         dataset, indices, model.preprocessing, None, batch_size=batch_size, shuffle=False
     )
-    iterator = batches.epoch(0)
-    if progress:
-        from tqdm import tqdm
-
-        iterator = tqdm(
-            iterator, total=len(batches), desc="reading", unit="batch", file=sys.stderr, leave=False
-        )
     scores = TextScores()
     errors = []
     with torch.inference_mode():
-        for inputs, targets in iterator:
+        for inputs, targets in one_pass(batches, progress, desc="reading"):
             logits = model.net(inputs.to(model.device)).float().cpu()  # (N, T, K)
             steps = task.step_lengths(targets.widths, logits.shape[1]).tolist()
             for line, length, truth in zip(logits, steps, targets.texts, strict=True):
