@@ -276,3 +276,23 @@ def test_cli_user_mistakes_exit_2_with_one_line(tmp_path):
         assert result.returncode == 2, (argv, result.stderr)
         assert result.stderr.startswith("convkit: error: "), result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_mixed_precision_is_on_where_the_hardware_pays_for_it(monkeypatch):
+    import torch
+
+    from convkit.train import environment
+    from convkit.train.environment import amp_dtype
+
+    cpu = torch.device("cpu")
+    assert amp_dtype(cpu, False) is None and amp_dtype(cpu, True) is torch.bfloat16
+    monkeypatch.setattr(environment, "cpu_has_native_bf16", lambda: True)
+    assert amp_dtype(cpu, None) is torch.bfloat16
+    monkeypatch.setattr(environment, "cpu_has_native_bf16", lambda: False)
+    assert amp_dtype(cpu, None) is None  # emulated bf16 is slower than float32
+    monkeypatch.undo()
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    assert environment.cpu_has_native_bf16() is False
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: True)
+    assert environment.cpu_has_native_bf16() is True

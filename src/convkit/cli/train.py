@@ -135,7 +135,12 @@ def register(subparsers) -> None:
         action="store_true",
         help="bit-for-bit repeatable runs (slower kernels where needed)",
     )
-    run.add_argument("--no-amp", action="store_true", help="no mixed precision on GPUs")
+    run.add_argument(
+        "--no-amp",
+        action="store_true",
+        help="train in float32 throughout (default: bfloat16/float16 mixed precision on GPUs "
+        "and on CPUs with native bf16, i.e. AVX512-BF16 or AMX)",
+    )
     run.add_argument(
         "--init-from",
         metavar="MODEL",

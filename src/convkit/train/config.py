@@ -29,7 +29,7 @@ class TrainConfig:
     monitor: str | None = None  # validation metric to watch; the task's default when None
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    amp: bool | None = None  # mixed precision; None = on for CUDA, off for CPU
+    amp: bool | None = None  # mixed precision; None = on for CUDA and CPUs with native bf16
     channels_last: bool = True
     deterministic: bool = False
     workers: int | None = None  # loader processes; None = a sensible number for this machine
