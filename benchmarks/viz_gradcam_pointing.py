@@ -89,6 +89,8 @@ def main() -> None:
     parser.add_argument("--train", type=int, default=1500, help="training photos")
     parser.add_argument("--test", type=int, default=200, help="held-out photos")
     parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0, help="training seed (the photos stay)")
+    parser.add_argument("--no-amp", action="store_true", help="train in float32 throughout")
     args = parser.parse_args()
 
     out = Path(args.out)
@@ -104,6 +106,8 @@ def main() -> None:
         threads=1,  # one thread: small batches on a shared machine
         val_fraction=0.1,
         progress=False,
+        seed=args.seed,
+        amp=False if args.no_amp else None,
     )
     view = ModelView.from_file(report.model_path)
 
