@@ -11,6 +11,11 @@
    folder of test digits where some have planted copies — re-encoded as JPEG,
    resized, slightly cropped — and `find_duplicates` must pair each copy with
    its original (pairwise precision and recall over every pair in a group).
+4. The same on colour photos: square crops of scikit-learn's two sample
+   photos (a temple in China, a flower), cut where they overlap little and
+   are not plain sky, and turned by 0/90/180/270 degrees into distinct
+   photos; some get a JPEG-70,
+   a resized (x0.5/0.7/1.5) and a cropped (up to 3 % a side) copy.
 Targets (issue 5): precision@10 >= 0.98, NMI >= 0.9, duplicates P and R >= 0.95.
 """
 
@@ -81,6 +86,70 @@ def plant_duplicates(images, folder: Path, originals: int, planted: int, seed: i
     return truth
 
 
+# Crops this flat (grey-level standard deviation) are left out of the photo set: the
+# temple photo's sky gives near-uniform patches whose JPEG copies differ from them by
+# noise about as strong as their content, which the pixel check cannot tell apart
+# (documented as a limit in docs/search.md).
+PLAIN_STD = 20
+
+
+def _overlap(first, second) -> float:
+    """Intersection over union of two square windows (top, left, side)."""
+    (top_a, left_a, side_a), (top_b, left_b, side_b) = first, second
+    rows = max(0, min(top_a + side_a, top_b + side_b) - max(top_a, top_b))
+    cols = max(0, min(left_a + side_a, left_b + side_b) - max(left_a, left_b))
+    inter = rows * cols
+    return inter / (side_a * side_a + side_b * side_b - inter)
+
+
+def plant_photo_duplicates(folder: Path, planted: int, seed: int):
+    """Distinct photos from scikit-learn's sample images, ``planted`` of them with 3 copies.
+
+    Returns (number of distinct photos, the true pairs as frozensets of resolved paths).
+    """
+    import cv2
+    from sklearn.datasets import load_sample_images
+
+    rng = np.random.default_rng(seed)
+    scenes = [cv2.cvtColor(image, cv2.COLOR_RGB2BGR) for image in load_sample_images().images]
+    windows: list[list] = [[] for _ in scenes]
+    photos = []
+    for attempt in range(20_000):
+        scene = attempt % len(scenes)
+        side = int(rng.integers(100, 180))
+        top = int(rng.integers(0, scenes[scene].shape[0] - side))
+        left = int(rng.integers(0, scenes[scene].shape[1] - side))
+        if any(_overlap((top, left, side), other) >= 0.2 for other in windows[scene]):
+            continue
+        crop = scenes[scene][top : top + side, left : left + side]
+        if cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY).std() < PLAIN_STD:
+            continue  # a patch of clear sky: see PLAIN_STD
+        windows[scene].append((top, left, side))
+        photos += [np.ascontiguousarray(np.rot90(crop, turns)) for turns in range(4)]
+    rng.shuffle(photos)
+    (folder / "copies").mkdir(parents=True)
+    truth = set()
+    for number, photo in enumerate(photos):
+        original = folder / f"{number:03d}.png"
+        cv2.imwrite(str(original), photo)
+        if number >= planted:
+            continue
+        height, width = photo.shape[:2]
+        copies = [
+            folder / "copies" / f"{number:03d}_{kind}"
+            for kind in ("q70.jpg", "resized.png", "crop.png")
+        ]
+        cv2.imwrite(str(copies[0]), photo, [cv2.IMWRITE_JPEG_QUALITY, 70])
+        factor = float(rng.choice([0.5, 0.7, 1.5]))
+        size = (round(width * factor), round(height * factor))
+        cv2.imwrite(str(copies[1]), cv2.resize(photo, size, interpolation=cv2.INTER_AREA))
+        top, left, bottom, right = rng.integers(0, max(1, round(0.03 * width)) + 1, 4)
+        cv2.imwrite(str(copies[2]), photo[top : height - bottom, left : width - right])
+        group = [str(path.resolve()) for path in [original, *copies]]
+        truth |= {frozenset(pair) for pair in itertools.combinations(group, 2)}
+    return len(photos), truth
+
+
 def pair_scores(groups, truth) -> tuple[float, float]:
     found = {frozenset(pair) for group in groups for pair in itertools.combinations(group.paths, 2)}
     correct = len(found & truth)
@@ -106,6 +175,9 @@ def main(argv=None) -> int:
         "--no-verify", action="store_true", help="group by embeddings alone (no pixel check)"
     )
     parser.add_argument("--seed", type=int, default=1, help="which digits get planted copies")
+    parser.add_argument(
+        "--photo-planted", type=int, default=40, help="photos with copies in part 4 (0: skip)"
+    )
     parser.add_argument("--edits", default="jpeg,resize,crop", help="kinds of planted copies")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args(argv)
@@ -180,6 +252,24 @@ def main(argv=None) -> int:
                 f"duplicates @ {threshold}: precision {precision:.4f} recall {recall:.4f}",
                 file=sys.stderr,
             )
+        if args.photo_planted:
+            folder = Path(temporary) / "photos"
+            count, truth = plant_photo_duplicates(folder, args.photo_planted, seed=args.seed)
+            index = build_index(args.model, folder, progress=False)
+            photo_results = {"photos": count, "files": len(index), "true_pairs": len(truth)}
+            for threshold in [float(t) for t in args.thresholds.split(",")]:
+                report = find_duplicates(index, threshold, verify=not args.no_verify)
+                precision, recall = pair_scores(report.groups, truth)
+                photo_results[str(threshold)] = {
+                    "precision": round(precision, 4),
+                    "recall": round(recall, 4),
+                }
+                print(
+                    f"photo duplicates @ {threshold}: precision {precision:.4f} "
+                    f"recall {recall:.4f}",
+                    file=sys.stderr,
+                )
+            results["photo_duplicates"] = photo_results
     print(json.dumps(results, indent=2))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n")

@@ -77,3 +77,23 @@ def test_one_look_alike_does_not_fuse_two_groups_of_copies():
         ["c1", "c2", "c3"],
     ]
     assert {tuple(g.paths): g.min_similarity for g in groups}[("c1", "c2", "c3")] == 0.99
+
+
+def test_colour_photo_copies_match_and_other_crops_do_not():
+    from sklearn.datasets import load_sample_images
+
+    temple = cv2.cvtColor(load_sample_images().images[0], cv2.COLOR_RGB2GRAY)  # (427, 640)
+    photo = temple[150:270, 200:320]  # 120x120
+    _, jpeg = cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, 70])
+    copies = [
+        cv2.imdecode(jpeg, cv2.IMREAD_GRAYSCALE),
+        cv2.resize(photo, (60, 60), interpolation=cv2.INTER_AREA),
+        photo[4:117, 0:116],  # 3 % off three sides: the rim the copy lacks is not held against it
+    ]
+    original = Thumbnail(photo)
+    for copy in copies:
+        assert pixel_similarity(original, Thumbnail(copy)) >= 0.98
+        assert pixel_similarity(Thumbnail(copy), original) >= 0.98
+    elsewhere = [temple[150:270, 330:450], temple[20:140, 200:320], np.rot90(photo).copy()]
+    for other in elsewhere:
+        assert pixel_similarity(original, Thumbnail(other)) < 0.9

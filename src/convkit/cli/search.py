@@ -180,7 +180,7 @@ def _register_duplicates(subparsers) -> None:
         default=None,
         metavar="T",
         help="similarity that makes two photos duplicates: aligned-pixel correlation, "
-        "or embedding cosine with --no-verify (default 0.98 for both; "
+        "or embedding cosine with --no-verify (defaults 0.9825 and 0.98; "
         "benchmarked in docs/search.md)",
     )
     parser.add_argument(

@@ -32,7 +32,7 @@ from convkit.errors import DataError, UsageError
 from convkit.search.index_file import SearchIndex
 
 # benchmarks/search_quality.py on planted MNIST copies (docs/search.md):
-DEFAULT_THRESHOLD = 0.98  # aligned-pixel correlation that makes a copy
+DEFAULT_THRESHOLD = 0.9825  # aligned-pixel correlation that makes a copy
 GROUP_MARGIN = 0.005  # a merge needs mean similarity across the two groups >= threshold - this
 MAX_GROUP_COMPARISONS = 256  # cross pairs compared (a fixed sample beyond that) per merge
 EMBEDDING_THRESHOLD = 0.98  # embedding cosine that makes a copy when not verifying
