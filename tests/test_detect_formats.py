@@ -171,3 +171,15 @@ def test_voc_split_files_choose_the_images(tmp_path):
     assert [a.image.stem for a in open_detection_dataset(tmp_path, split="test").annotations] == [
         "c"
     ]
+
+
+def test_yolo_yaml_says_whether_it_has_a_test_split(tmp_path):
+    from convkit.detect.formats.yolo import has_split
+
+    (tmp_path / "data.yaml").write_text("names: [ball]\ntrain: images/train\ntest: images/test\n")
+    assert has_split(tmp_path, "test") and has_split(tmp_path / "data.yaml", "train")
+    (tmp_path / "data.yaml").write_text("names: [ball]\ntrain: images/train\n")
+    assert not has_split(tmp_path, "test")
+    (tmp_path / "data.yaml").write_text("names: [ball\n")  # malformed: training will say so
+    assert not has_split(tmp_path, "test")
+    assert not has_split(tmp_path / "elsewhere", "test")

@@ -239,3 +239,28 @@ def test_train_init_from_a_classifier_keeps_frozen_layers_fixed(voc_folder, tmp_
     )  # fmt: skip
     moved = load_model(unfrozen.model_path).net.state_dict()["layers.conv1.conv.weight"]
     assert not torch.equal(moved, frozen["layers.conv1.conv.weight"])
+
+
+def test_voc_test_list_is_evaluated_after_training(voc_folder, tmp_path):
+    """ImageSets/Main/{train,test}.txt: fit trains on one list and reports mAP on the other."""
+    import shutil
+
+    from convkit import api
+
+    root = tmp_path / "voc"
+    shutil.copytree(voc_folder, root)
+    (root / "ImageSets" / "Main").mkdir(parents=True)
+    (root / "ImageSets" / "Main" / "test.txt").write_text(
+        "".join(f"img{i:02d}\n" for i in range(18, 24))
+    )
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(TINY_DETECTOR)
+    fit = dict(epochs=1, batch_size=8, val_fraction=0.2, threads=1, progress=False)
+    alone = api.fit(str(spec), root, run_dir=tmp_path / "no_train_list", **fit)
+    assert alone.test is None  # test.txt without a training list: training saw those images
+
+    (root / "ImageSets" / "Main" / "train.txt").write_text(
+        "".join(f"img{i:02d}\n" for i in range(1, 18))
+    )
+    report = api.fit(str(spec), root, run_dir=tmp_path / "run", **fit)
+    assert report.test is not None and 0 <= report.test["map50"] <= 1

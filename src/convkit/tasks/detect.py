@@ -192,6 +192,28 @@ class DetectTask(Task):
         self._adopt_labels(dataset.classes, path)
         return dataset
 
+    def has_test_split(self, path: str, options: dict | None = None) -> bool:
+        """A held-out test split of the data's own: VOC's ImageSets/Main/test.txt or a
+        YOLO dataset YAML's ``test:`` entry (COCO files carry one split each)."""
+        from pathlib import Path
+
+        from convkit.detect.dataset import detect_format
+        from convkit.detect.formats.voc import split_ids
+        from convkit.detect.formats.yolo import has_split
+        from convkit.errors import DataError
+
+        root = Path(path)
+        try:
+            format = (options or {}).get("format") or detect_format(root)
+        except DataError:
+            return False  # opening the training data says what is wrong
+        if format == "voc":
+            # only with a training list too: otherwise training reads the test images as well
+            return root.is_dir() and None not in (split_ids(root, "test"), split_ids(root, "train"))
+        if format == "yolo":
+            return has_split(root, "test")
+        return False
+
     def _adopt_labels(self, classes: list[str], path) -> None:
         if len(classes) != self.num_classes:
             raise SpecError(

@@ -98,6 +98,24 @@ def looks_like_yolo(root: Path) -> bool:
     return any((root / n).is_file() for n in YAML_NAMES) or (root / "labels").is_dir()
 
 
+def has_split(root: Path, split: str) -> bool:
+    """Whether the dataset YAML at or in ``root`` names ``split`` (e.g. a ``test:`` entry)."""
+    import yaml
+
+    yaml_path = (
+        root
+        if root.is_file()
+        else next((root / n for n in YAML_NAMES if (root / n).is_file()), None)
+    )
+    if yaml_path is None:
+        return False
+    try:
+        config = yaml.safe_load(yaml_path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError:
+        return False  # reading the training split reports the malformed file
+    return isinstance(config, dict) and bool(config.get(split))
+
+
 def read_yolo(root: Path, split: str = "train") -> Parsed:
     """Parse a YOLO dataset (a YAML file, or a folder). Missing or empty label files = background."""
     yaml_path = (
