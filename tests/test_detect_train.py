@@ -264,3 +264,25 @@ def test_voc_test_list_is_evaluated_after_training(voc_folder, tmp_path):
     )
     report = api.fit(str(spec), root, run_dir=tmp_path / "run", **fit)
     assert report.test is not None and 0 <= report.test["map50"] <= 1
+    assert report.test["images"] == 6
+
+
+def test_train_cli_reports_detection_test_split_in_its_terms(voc_folder, tmp_path, capsys):
+    import shutil
+
+    root = tmp_path / "voc"
+    shutil.copytree(voc_folder, root)
+    (root / "ImageSets" / "Main").mkdir(parents=True)
+    (root / "ImageSets" / "Main" / "trainval.txt").write_text(
+        "".join(f"img{i:02d}\n" for i in range(1, 18))
+    )
+    (root / "ImageSets" / "Main" / "test.txt").write_text(
+        "".join(f"img{i:02d}\n" for i in range(18, 24))
+    )
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(TINY_DETECTOR)
+    argv = ["train", str(spec), "--data", str(root), "--epochs", "1", "--batch-size", "8"]
+    argv += ["--threads", "1", "--quiet", "--run-dir", str(tmp_path / "run")]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "test:    mAP@0.5 " in out and "on 6 images" in out
