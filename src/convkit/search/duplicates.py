@@ -30,8 +30,9 @@ import numpy as np
 
 from convkit.errors import DataError, UsageError
 from convkit.search.index_file import SearchIndex
+from convkit.search.verify import load_thumbnail, pixel_similarity
 
-# benchmarks/search_quality.py on planted MNIST copies (docs/search.md):
+# benchmarks/search_quality.py on planted digit and photo copies (docs/search.md):
 DEFAULT_THRESHOLD = 0.9825  # aligned-pixel correlation that makes a copy
 GROUP_MARGIN = 0.005  # a merge needs mean similarity across the two groups >= threshold - this
 MAX_GROUP_COMPARISONS = 256  # cross pairs compared (a fixed sample beyond that) per merge
@@ -135,8 +136,6 @@ def _thumbnails(paths, candidates, report, progress) -> dict:
     """{row: Thumbnail} for every photo in a candidate pair; unreadable ones go to the report."""
     from tqdm.auto import tqdm
 
-    from convkit.search.verify import load_thumbnail
-
     needed = sorted({row for pair in candidates for row in pair})
 
     def load(row):
@@ -168,8 +167,6 @@ def _thumbnails(paths, candidates, report, progress) -> dict:
 def _verified_links(thumbnails, candidates, threshold, progress) -> dict:
     import cv2
     from tqdm.auto import tqdm
-
-    from convkit.search.verify import pixel_similarity
 
     checkable = [pair for pair in candidates if pair[0] in thumbnails and pair[1] in thumbnails]
     chunks = [
@@ -210,8 +207,6 @@ class _CachedSimilarity:
         self.known = dict(known)
 
     def __call__(self, first: int, second: int) -> float:
-        from convkit.search.verify import pixel_similarity
-
         pair = (min(first, second), max(first, second))
         if pair not in self.known:
             self.known[pair] = pixel_similarity(self.thumbnails[pair[0]], self.thumbnails[pair[1]])

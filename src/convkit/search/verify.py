@@ -162,25 +162,20 @@ def _aligned_correlation(first: np.ndarray, second: np.ndarray) -> float:
 
 def _estimate_warp(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """ECC affine warp mapping ``first``'s pixels into ``second``; identity if implausible."""
-    warp = _ecc(first, second, np.eye(2, 3, dtype=np.float32))
-    return np.eye(2, 3, dtype=np.float32) if warp is None else warp
-
-
-def _ecc(first: np.ndarray, second: np.ndarray, start: np.ndarray) -> np.ndarray | None:
-    """One ECC run from ``start``; None if it fails or lands on an implausible warp."""
     import cv2
 
+    identity = np.eye(2, 3, dtype=np.float32)
     criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-5)
     try:
         _, warp = cv2.findTransformECC(
-            first, second, start.copy(), cv2.MOTION_AFFINE, criteria, None, 1
+            first, second, identity.copy(), cv2.MOTION_AFFINE, criteria, None, 1
         )
     except cv2.error:  # flat images, or no convergence: nothing to align
-        return None
+        return identity
     shear = max(abs(warp[0, 1]), abs(warp[1, 0]))
     scale_change = max(abs(warp[0, 0] - 1), abs(warp[1, 1] - 1))
     if shear > MAX_SHEAR or scale_change > MAX_SCALE_CHANGE:
-        return None
+        return identity
     return warp
 
 

@@ -200,7 +200,6 @@ class DetectTask(Task):
         from convkit.detect.dataset import detect_format
         from convkit.detect.formats.voc import split_ids
         from convkit.detect.formats.yolo import has_split
-        from convkit.errors import DataError
 
         root = Path(path)
         try:

@@ -98,15 +98,18 @@ def looks_like_yolo(root: Path) -> bool:
     return any((root / n).is_file() for n in YAML_NAMES) or (root / "labels").is_dir()
 
 
+def _dataset_yaml(root: Path) -> Path | None:
+    """The dataset YAML: ``root`` itself if it is a file, else the first of YAML_NAMES in it."""
+    if root.is_file():
+        return root
+    return next((root / name for name in YAML_NAMES if (root / name).is_file()), None)
+
+
 def has_split(root: Path, split: str) -> bool:
     """Whether the dataset YAML at or in ``root`` names ``split`` (e.g. a ``test:`` entry)."""
     import yaml
 
-    yaml_path = (
-        root
-        if root.is_file()
-        else next((root / n for n in YAML_NAMES if (root / n).is_file()), None)
-    )
+    yaml_path = _dataset_yaml(root)
     if yaml_path is None:
         return False
     try:
@@ -118,11 +121,7 @@ def has_split(root: Path, split: str) -> bool:
 
 def read_yolo(root: Path, split: str = "train") -> Parsed:
     """Parse a YOLO dataset (a YAML file, or a folder). Missing or empty label files = background."""
-    yaml_path = (
-        root
-        if root.is_file()
-        else next((root / n for n in YAML_NAMES if (root / n).is_file()), None)
-    )
+    yaml_path = _dataset_yaml(root)
     if yaml_path is not None:
         classes, images = read_yolo_yaml(yaml_path, split)
     else:
