@@ -14,18 +14,21 @@ class ChannelSoftmax(nn.Softmax):
 
 _FACTORIES = {
     "relu": nn.ReLU,
+    "relu6": nn.ReLU6,
     "leaky_relu": nn.LeakyReLU,
     "elu": nn.ELU,
     "gelu": nn.GELU,
     "silu": nn.SiLU,
     "tanh": nn.Tanh,
     "sigmoid": nn.Sigmoid,
+    "hardsigmoid": nn.Hardsigmoid,
+    "hardswish": nn.Hardswish,
     "softmax": ChannelSoftmax,
 }
 
 
 # these can overwrite their input, saving a tensor the size of the layer's output
-_IN_PLACE = {"relu", "leaky_relu", "elu", "silu"}
+_IN_PLACE = {"relu", "relu6", "leaky_relu", "elu", "silu", "hardswish", "hardsigmoid"}
 
 
 def make_activation(name: str, inplace: bool = False) -> nn.Module | None:

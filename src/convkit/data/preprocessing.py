@@ -40,6 +40,8 @@ class Preprocessing:
     std: tuple[float, ...] = field(default=(1.0,))
     channel_order: str = "rgb"
     kind: str = "image"
+    # center_crop: the share of the shorter side kept (torchvision's 224 of 256 = 0.875)
+    crop: float = 1.0
 
     def __post_init__(self):
         for name in ("height", "width"):
@@ -63,6 +65,8 @@ class Preprocessing:
         self.std = _per_channel("std", self.std, self.channels, STD_PRESETS)
         if any(s <= 0 for s in self.std):
             raise DataError(f"`std` must be positive. Received: std={list(self.std)}")
+        if not 0 < self.crop <= 1:
+            raise DataError(f"`crop` must be in (0, 1]. Received: crop={self.crop!r}")
         if not math.isfinite(self.scale) or self.scale <= 0:
             raise DataError(f"`scale` must be positive. Received: scale={self.scale!r}")
 
@@ -95,6 +99,7 @@ class Preprocessing:
             "mean": list(self.mean),
             "std": list(self.std),
             "channel_order": self.channel_order,
+            **({"crop": self.crop} if self.crop != 1.0 else {}),
         }
 
     @classmethod
@@ -103,7 +108,17 @@ class Preprocessing:
         kind = d.pop("kind", "image")
         if kind != "image":
             raise DataError(f"not an image preprocessing (kind={kind!r})")
-        known = {"height", "width", "channels", "resize", "scale", "mean", "std", "channel_order"}
+        known = {
+            "height",
+            "width",
+            "channels",
+            "resize",
+            "scale",
+            "mean",
+            "std",
+            "channel_order",
+            "crop",
+        }
         unknown = sorted(set(d) - known)
         if unknown:
             raise DataError(f"unknown image preprocessing keys: {', '.join(unknown)}")
@@ -119,7 +134,9 @@ class Preprocessing:
         """uint8 (h, w, c) -> uint8 (height, width, channels) in the model's channel order."""
         image = _to_channels(image, self.channels)
         h, w = image.shape[:2]
-        if (h, w) != (self.height, self.width):
+        if self.resize == "center_crop" and self.crop < 1:
+            image = _center_crop(image, self.height, self.width, self.crop)
+        elif (h, w) != (self.height, self.width):
             image = _RESIZERS[self.resize](image, self.height, self.width)
             if image.ndim == 2:  # cv2.resize drops a single channel axis
                 image = image[:, :, None]
@@ -146,7 +163,7 @@ class Preprocessing:
     @property
     def decode_min_side(self) -> int:
         """Smallest side a decoded image needs: any resize policy then only shrinks."""
-        return max(self.height, self.width)
+        return math.ceil(max(self.height, self.width) / self.crop)
 
     # ----- whole batches (torch) -------------------------------------------
 
@@ -271,12 +288,12 @@ def _letterbox(image: np.ndarray, height: int, width: int) -> np.ndarray:
     return out
 
 
-def _center_crop(image: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Scale so the image covers the target, keep its aspect ratio, cut the centre."""
+def _center_crop(image: np.ndarray, height: int, width: int, crop: float = 1.0) -> np.ndarray:
+    """Scale so the image covers the target / ``crop``, keep its aspect ratio, cut the centre."""
     import cv2
 
     h, w = image.shape[:2]
-    ratio = max(height / h, width / w)
+    ratio = max(height / crop / h, width / crop / w)
     new_h, new_w = max(height, round(h * ratio)), max(width, round(w * ratio))
     resized = cv2.resize(image, (new_w, new_h), interpolation=_interpolation(h, w, new_h, new_w))
     top, left = (new_h - height) // 2, (new_w - width) // 2

@@ -49,10 +49,18 @@ def alexnet(classes: int = 1000, input: str = "224x224x3") -> NetSpec:
     )
 
 
-def _vgg(name: str, stages: list[list[int]], classes: int, input: str) -> NetSpec:
+def _vgg(name: str, stages: list[list[int]], classes: int, input: str, bn: bool = False) -> NetSpec:
     layers = []
     for filters_per_conv in stages:
-        layers += [layer("conv2d", filters=f, kernel=3, padding=1) for f in filters_per_conv]
+        for filters in filters_per_conv:
+            if bn:  # conv (with bias, as torchvision's), batch norm, relu
+                layers += [
+                    layer("conv2d", filters=filters, kernel=3, padding=1, activation="identity"),
+                    layer("batch_norm"),
+                    layer("activation", function="relu"),
+                ]
+            else:
+                layers.append(layer("conv2d", filters=filters, kernel=3, padding=1))
         layers.append(layer("max_pool", kernel=2, stride=2))
     layers += [
         layer("dense", units=4096),
@@ -64,12 +72,40 @@ def _vgg(name: str, stages: list[list[int]], classes: int, input: str) -> NetSpe
     return NetSpec(input=input, name=name, layers=layers)
 
 
+def vgg_layout(spec: NetSpec) -> dict[str, str]:
+    """torchvision's VGG keys: ``features.N`` counts every module (conv, bn, relu, pool);
+    ``classifier.0/3/6`` are the three linear layers (relu and dropout between them)."""
+    paths, index, linear = {}, 0, 0
+    for spec_layer in spec.layers:
+        if spec_layer.type in ("conv2d", "batch_norm"):
+            paths[spec_layer.name] = f"features.{index}"
+        if spec_layer.type in ("dense", "output"):
+            paths[spec_layer.name] = f"classifier.{3 * linear}"
+            linear += 1
+            continue
+        if spec_layer.type == "dropout":
+            continue
+        # a plain conv2d carries its relu inside: torchvision has a separate ReLU module
+        index += (
+            2 if spec_layer.type == "conv2d" and spec_layer.params["activation"] == "relu" else 1
+        )
+    return paths
+
+
+VGG16_STAGES = [[64, 64], [128, 128], [256] * 3, [512] * 3, [512] * 3]
+
+
 @register("vgg11")
 def vgg11(classes: int = 1000, input: str = "224x224x3") -> NetSpec:
     return _vgg("vgg11", [[64], [128], [256, 256], [512, 512], [512, 512]], classes, input)
 
 
-@register("vgg16")
+@register("vgg16", layout=lambda classes=1000, **_: vgg_layout(vgg16(classes)))
 def vgg16(classes: int = 1000, input: str = "224x224x3") -> NetSpec:
-    stages = [[64, 64], [128, 128], [256] * 3, [512] * 3, [512] * 3]
-    return _vgg("vgg16", stages, classes, input)
+    """VGG-16 as torchvision's; its adaptive 7x7 average pool is a no-op at 224x224."""
+    return _vgg("vgg16", VGG16_STAGES, classes, input)
+
+
+@register("vgg16_bn", layout=lambda classes=1000, **_: vgg_layout(vgg16_bn(classes)))
+def vgg16_bn(classes: int = 1000, input: str = "224x224x3") -> NetSpec:
+    return _vgg("vgg16_bn", VGG16_STAGES, classes, input, bn=True)

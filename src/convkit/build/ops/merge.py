@@ -1,4 +1,4 @@
-"""Builders for the merge vertices add and concat."""
+"""Builders for the merge vertices add, multiply and concat."""
 
 from __future__ import annotations
 
@@ -17,6 +17,14 @@ class Add(nn.Module):
         return total
 
 
+class Multiply(nn.Module):
+    def forward(self, *inputs):  # (N, C, H, W) times (N, C, H, W) or gates (N, C, 1, 1)
+        product = inputs[0]
+        for tensor in inputs[1:]:
+            product = product * tensor  # broadcasting spreads a gate over its map
+        return product
+
+
 class Concat(nn.Module):
     def __init__(self, dim: int):
         super().__init__()
@@ -29,6 +37,11 @@ class Concat(nn.Module):
 @register_builder("add")
 def build_add(spec_layer, info) -> nn.Module:
     return Add()
+
+
+@register_builder("multiply")
+def build_multiply(spec_layer, info) -> nn.Module:
+    return Multiply()
 
 
 @register_builder("concat")

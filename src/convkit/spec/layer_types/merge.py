@@ -1,4 +1,5 @@
-"""Merge vertices of the graph form: add (residual connections) and concat (inception)."""
+"""Merge vertices of the graph form: add (residual connections), multiply (squeeze-and-excitation
+gates) and concat (inception)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,30 @@ def _add_shape(inputs, params):
                     )
             raise ShapeError(f"add needs inputs of one shape, but got {listed}{hint}")
     return first
+
+
+def _is_gate(shape, target) -> bool:
+    """A 1x1xC volume scales each of the C maps of an HxWxC volume (squeeze-and-excitation)."""
+    return (
+        isinstance(shape, Volume)
+        and isinstance(target, Volume)
+        and shape.height == shape.width == 1
+        and shape.channels == target.channels
+    )
+
+
+def _multiply_shape(inputs, params):
+    # The output has the shape of the largest input; the others must equal it or be
+    # per-channel gates (1x1xC) that broadcast over its height and width.
+    largest = max(inputs, key=lambda shape: shape.numel())
+    for shape in inputs:
+        if shape != largest and not _is_gate(shape, largest):
+            listed = ", ".join(str(s) for s in inputs)
+            raise ShapeError(
+                f"multiply needs inputs of one shape, or 1x1xC gates for an HxWxC volume, but got "
+                f"{listed}; give the gate as many channels as the volume it scales"
+            )
+    return largest
 
 
 def _concat_shape(inputs, params):
@@ -66,6 +91,25 @@ register_layer_type(
         min_inputs=2,
         max_inputs=None,
         doc="Sum inputs of one shape (residual connections).",
+    )
+)
+
+register_layer_type(
+    LayerType(
+        name="multiply",
+        params={},
+        accepts=(Volume, Vector, Sequence),
+        output_shape=_multiply_shape,
+        count_flops=lambda inputs, output, params: (len(inputs) - 1) * output.numel(),
+        receptive_field=_merged_field,
+        explain=lambda inputs, output, params: (
+            " x ".join(str(s) for s in inputs) + f" → multiplied element by element (1x1 gates "
+            f"scale whole maps) → {output}"
+        ),
+        name_prefix="multiply",
+        min_inputs=2,
+        max_inputs=None,
+        doc="Multiply inputs element by element; a 1x1xC input gates each channel (SE blocks).",
     )
 )
 

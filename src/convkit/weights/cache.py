@@ -1,0 +1,76 @@
+"""The user's weights cache: where pulled files and imported model files live.
+
+``$CONVKIT_WEIGHTS`` if set, else ``~/.cache/convkit/weights``::
+
+    resnet18-f37072fd.pth      the published file (pull downloads it here)
+    resnet18.convkit           the imported model file (--init-from resnet18 reads it)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from convkit.errors import ModelFileError
+from convkit.weights.download import file_sha256
+
+__all__ = ["cache_dir", "cached_model", "file_sha256", "model_path", "pull"]
+
+
+def cache_dir() -> Path:
+    env = os.environ.get("CONVKIT_WEIGHTS")
+    return Path(env) if env else Path(os.path.expanduser("~")) / ".cache" / "convkit" / "weights"
+
+
+def model_path(arch: str) -> Path:
+    return cache_dir() / f"{arch}.convkit"
+
+
+def how_to_get(arch: str) -> str:
+    """The exact commands that put ``arch``'s weights into the cache, online or not."""
+    from convkit.weights.catalog import CATALOG
+
+    entry = CATALOG.get(arch)
+    if entry is None:
+        return f"import weights for it with `convkit weights import FILE --arch {arch}`"
+    local = cache_dir() / entry.filename
+    return (
+        f"run `convkit weights pull {arch}`, or offline download {entry.url} to {local} "
+        f"and run `convkit weights import {local} --arch {arch}`"
+    )
+
+
+def cached_model(arch: str) -> Path:
+    """The imported model file of zoo network ``arch``; ModelFileError saying how to get it."""
+    path = model_path(arch)
+    if not path.is_file():
+        raise ModelFileError(
+            f"no imported weights for {arch} (looked for {path}): {how_to_get(arch)}"
+        )
+    return path
+
+
+def pull(arch: str, url: str | None = None, progress=None, timeout: float = 30.0) -> Path:
+    """Download ``arch``'s published weights into the cache (resumable, verified), then import.
+
+    ``url`` replaces the published address (a mirror, or a local file:// copy).
+    """
+    import urllib.error
+
+    from convkit.weights.catalog import published
+    from convkit.weights.download import download
+    from convkit.weights.importer import import_weights
+
+    entry = published(arch)
+    local = cache_dir() / entry.filename
+    source = url or entry.url
+    try:
+        download(source, local, entry.sha256, timeout=timeout, progress=progress)
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        reason = getattr(error, "reason", None) or error
+        raise ModelFileError(
+            f"cannot download {source} ({reason}); offline, fetch that file on another machine, "
+            f"put it at {local} and run `convkit weights import {local} --arch {arch}`"
+        ) from None
+    import_weights(local, arch)
+    return model_path(arch)
