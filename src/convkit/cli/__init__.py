@@ -30,6 +30,7 @@ COMMAND_MODULES = [
     "convkit.cli.ocr",
     "convkit.cli.detect",
     "convkit.cli.weights",
+    "convkit.cli.import_onnx",
 ]
 
 EPILOG = """\
