@@ -85,6 +85,14 @@ def fit(
 
     spec = load_spec_any(spec)
     config = config or TrainConfig(**config_overrides)
+    if init_from is not None:  # a model file or a zoo name; the head is sized for the data
+        from convkit.train.transfer import image_classes, rebuild_head, resolve_init_from
+
+        init_from = resolve_init_from(init_from)
+        classes = (
+            image_classes(spec, data, options or {}) if spec.layers[-1].type == "output" else None
+        )
+        spec = rebuild_head(spec, classes) if classes else spec
     options = dict(options or {})
     options.setdefault("label_smoothing", config.label_smoothing)
     run_dir = Path(run_dir) if run_dir else default_run_dir(spec)
@@ -120,6 +128,10 @@ def fit(
         task.balance_classes(train_set.targets[train_indices])
 
     preprocessing = task.default_preprocessing(spec, train_set, options)
+    if init_from is not None:  # the pretrained features expect the pretrained preprocessing
+        from convkit.train.transfer import pretrained_preprocessing
+
+        preprocessing = pretrained_preprocessing(init_from, spec) or preprocessing
     augment_config = _augment(augment)
     batch_options = {
         "batch_size": config.batch_size,
@@ -146,13 +158,14 @@ def fit(
 
         copied = load_matching_weights(net, init_from)
         _log(f"initialised {len(copied)} tensors from {init_from}", progress)
+        layers = sorted(
+            {
+                name.split(".")[1] if name.startswith("layers.") else name.split(".")[0]
+                for name in copied
+            }
+        )
+        net.backbone_layers = layers  # their lr is lr x backbone_lr_scale (train.transfer)
         if freeze_epochs:
-            layers = sorted(
-                {
-                    name.split(".")[1] if name.startswith("layers.") else name.split(".")[0]
-                    for name in copied
-                }
-            )
             callbacks.append(FreezeCallback(layers, freeze_epochs))
 
     resolved = {

@@ -40,7 +40,9 @@ def register(subparsers) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("spec", help="network spec, YAML or JSON (e.g. examples/lenet.yaml)")
+    parser.add_argument(
+        "spec", help="network spec, YAML or JSON (e.g. examples/lenet.yaml), or a zoo name"
+    )
     data = parser.add_argument_group("data")
     data.add_argument("--data", help="dataset (see above); default: cached MNIST or sklearn-digits")
     data.add_argument(
@@ -144,13 +146,23 @@ def register(subparsers) -> None:
     run.add_argument(
         "--init-from",
         metavar="MODEL",
-        help="start from the matching layers of a model file (transfer learning)",
+        help="start from the matching layers of a model file, or of a zoo name's imported "
+        "weights (e.g. resnet18, after `convkit weights pull resnet18`); the output layer is "
+        "sized for the data's classes and the pretrained preprocessing is kept",
     )
     run.add_argument(
         "--freeze-epochs",
         type=int,
         default=0,
-        help="with --init-from: keep the copied layers frozen for N epochs",
+        help="with --init-from: keep the copied layers (and their batch-norm statistics) frozen "
+        "for N epochs",
+    )
+    run.add_argument(
+        "--backbone-lr-scale",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="with --init-from: the copied layers learn at lr x S once unfrozen (e.g. 0.1)",
     )
     run.add_argument("--json", action="store_true", help="print the final report as JSON")
     run.add_argument("--quiet", action="store_true", help="no progress bars or tables")
@@ -232,12 +244,15 @@ def run_train(args) -> int:
         workers=args.workers,
         threads=args.threads,
         checkpoint_every=args.checkpoint_every,
+        backbone_lr_scale=args.backbone_lr_scale,
     )
     if args.resume and not args.run_dir:
         from convkit.errors import UsageError
 
         raise UsageError("--resume needs --run-dir: the folder of the run to continue")
-    spec = api.load_spec_any(args.spec)  # a bad spec fails before any data is touched
+    from convkit.cli.summary import load_spec_or_zoo
+
+    spec = load_spec_or_zoo(args.spec)  # a file or a zoo name; fails before data is touched
     data = resolve_data(args.data, progress)
     fit = args.spark_fit(args) if args.spark else api.fit  # --spark: convkit.spark
     report = fit(

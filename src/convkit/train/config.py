@@ -35,6 +35,7 @@ class TrainConfig:
     workers: int | None = None  # loader processes; None = a sensible number for this machine
     threads: int | None = None  # torch CPU threads; None = torch's default
     checkpoint_every: int = 0  # also checkpoint every N steps (0 = at epoch ends only)
+    backbone_lr_scale: float = 1.0  # transfer learning: the copied layers' lr = lr x this
 
     def __post_init__(self) -> None:
         self.optimizer = self.optimizer.lower()
@@ -75,6 +76,12 @@ class TrainConfig:
         )
         _check(
             self.checkpoint_every >= 0, "checkpoint_every", self.checkpoint_every, "must be >= 0"
+        )
+        _check(
+            0 < self.backbone_lr_scale <= 1,
+            "backbone_lr_scale",
+            self.backbone_lr_scale,
+            "must be in (0, 1]",
         )
 
     def resolved_workers(self) -> int:

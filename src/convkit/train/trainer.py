@@ -105,7 +105,9 @@ class Trainer:
         self.net.to(self.device, memory_format=memory_format)
         self.model = distributed.wrap(self.net, self.device)
         trainable = [p for p in self.net.parameters() if p.requires_grad]
-        self.optimizer = make_optimizer(trainable, config)
+        from convkit.train.transfer import parameter_groups  # a lower lr for a pretrained backbone
+
+        self.optimizer = make_optimizer(parameter_groups(self.net, trainable, config), config)
         self.scheduler = make_scheduler(self.optimizer, config, len(self.train_batches))
         self.autocast_dtype = amp_dtype(self.device, config.amp)
         use_scaler = self.autocast_dtype == torch.float16
