@@ -17,6 +17,7 @@ RAW = argparse.RawDescriptionHelpFormatter
 INDEX_EPILOG = """\
 examples:
   convkit index runs/lenet/model.convkit photos/ --out photos.cindex
+  convkit index resnet18 photos/ --out photos.cindex      (after `convkit weights pull resnet18`)
   convkit index model.convkit photos/ --out photos.cindex --layer conv2
   convkit index model.convkit photos/ --out dupes.cindex --layer pool2 --pooling flatten
   convkit index model.convkit more_photos/ --out photos.cindex --add
@@ -92,7 +93,11 @@ def _register_index(subparsers) -> None:
         epilog=INDEX_EPILOG,
         formatter_class=RAW,
     )
-    parser.add_argument("model", help="a .convkit model file")
+    parser.add_argument(
+        "model",
+        help="a .convkit model file, or a zoo name with imported weights (e.g. resnet18: "
+        "pooled features of its last stage)",
+    )
     parser.add_argument("folder", nargs="?", help="folder of photos (searched recursively)")
     parser.add_argument("--out", required=True, metavar="INDEX", help="the index file to write")
     parser.add_argument("--layer", help="layer to embed (default: the one before the classifier)")
@@ -225,6 +230,11 @@ def run_index(args) -> int:
     from convkit.search.engine import set_threads
 
     set_threads(args.threads)
+    from convkit.weights.cache import model_or_zoo  # `convkit index resnet18 photos/`
+
+    args.model, zoo_layer = model_or_zoo(args.model)
+    if zoo_layer and not (args.layer or args.add or args.remove):
+        args.layer = zoo_layer
     if args.remove:
         from convkit.search.indexing import embedder_for_index
 

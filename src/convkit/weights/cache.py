@@ -74,3 +74,21 @@ def pull(arch: str, url: str | None = None, progress=None, timeout: float = 30.0
         ) from None
     import_weights(local, arch)
     return model_path(arch)
+
+
+# the layer a zoo network's photo embeddings come from: the globally pooled last stage
+ZOO_EMBEDDING_LAYER = "pool"
+
+
+def model_or_zoo(text: str) -> tuple[str, str | None]:
+    """(model file, default embedding layer) for a model file path or a zoo name.
+
+    A path that exists is returned as is (layer None: the model's own default);
+    a zoo name becomes its imported model file in the cache and the pooled
+    features of its last stage.
+    """
+    from convkit.zoo import layout_names
+
+    if Path(text).exists() or text not in layout_names():
+        return text, None
+    return str(cached_model(text)), ZOO_EMBEDDING_LAYER
