@@ -209,20 +209,34 @@ V3_SMALL = [
 ]  # fmt: skip
 
 
-class MobileNetV3Small(nn.Module):
-    def __init__(self, classes=1000):
+V3_LARGE = [
+    (16, 3, 16, 16, False, "RE", 1), (16, 3, 64, 24, False, "RE", 2),
+    (24, 3, 72, 24, False, "RE", 1), (24, 5, 72, 40, True, "RE", 2),
+    (40, 5, 120, 40, True, "RE", 1), (40, 5, 120, 40, True, "RE", 1),
+    (40, 3, 240, 80, False, "HS", 2), (80, 3, 200, 80, False, "HS", 1),
+    (80, 3, 184, 80, False, "HS", 1), (80, 3, 184, 80, False, "HS", 1),
+    (80, 3, 480, 112, True, "HS", 1), (112, 3, 672, 112, True, "HS", 1),
+    (112, 5, 672, 160, True, "HS", 2), (160, 5, 960, 160, True, "HS", 1),
+    (160, 5, 960, 160, True, "HS", 1),
+]  # fmt: skip
+
+
+class MobileNetV3(nn.Module):
+    def __init__(self, config=V3_SMALL, last_channel=1024, classes=1000):
         super().__init__()
         bn = {"eps": 0.001, "momentum": 0.01}
         features = [conv_norm_act(3, 16, 3, 2, act=nn.Hardswish, **bn)]
-        for cin, k, hidden, cout, se, act, stride in V3_SMALL:
+        for cin, k, hidden, cout, se, act, stride in config:
             features.append(InvertedResidualV3(
                 cin, k, hidden, cout, se, nn.ReLU if act == "RE" else nn.Hardswish, stride
             ))  # fmt: skip
-        features.append(conv_norm_act(96, 576, 1, act=nn.Hardswish, **bn))
+        last = config[-1][3]
+        features.append(conv_norm_act(last, 6 * last, 1, act=nn.Hardswish, **bn))
         self.features = nn.Sequential(*features)
         self.classifier = nn.Sequential(
-            nn.Linear(576, 1024), nn.Hardswish(), nn.Dropout(0.2), nn.Linear(1024, classes)
-        )
+            nn.Linear(6 * last, last_channel), nn.Hardswish(), nn.Dropout(0.2),
+            nn.Linear(last_channel, classes),
+        )  # fmt: skip
 
     def forward(self, x):
         x = nn.functional.adaptive_avg_pool2d(self.features(x), 1)
@@ -275,7 +289,8 @@ REFERENCES = {
     "resnet18": resnet18,
     "resnet50": resnet50,
     "mobilenet_v2": MobileNetV2,
-    "mobilenet_v3_small": MobileNetV3Small,
+    "mobilenet_v3_small": MobileNetV3,
+    "mobilenet_v3_large": lambda: MobileNetV3(V3_LARGE, 1280),
     "efficientnet_b0": EfficientNetB0,
 }
 

@@ -182,7 +182,8 @@ def test_unknown_key_type_and_activation_suggest_a_fix():
         {"conv2d": {"filters": 8, "kernel": 3, "activation": "rleu"}}, {"output": 2}
     ) == (
         "layer 1 'conv1' (conv2d, input 32x32x3): `activation` must be one of 'elu', 'gelu', "
-        "'identity', 'leaky_relu', 'relu', 'sigmoid', 'silu', 'softmax', 'tanh'. "
+        "'hardsigmoid', 'hardswish', 'identity', 'leaky_relu', 'relu', 'relu6', 'sigmoid', "
+        "'silu', 'softmax', 'tanh'. "
         "Received: activation='rleu'; did you mean `relu`?"
     )
     with pytest.raises(SpecError, match=r"unknown top-level key `layrs`; did you mean `layers`\?"):

@@ -50,8 +50,10 @@ def test_summary_of_resnet50_shows_every_volume(capsys):
 
 
 @pytest.mark.parametrize(
-    "name", ["resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_small", "efficientnet_b0"]
-)
+    "name",
+    ["resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large",
+     "efficientnet_b0"],
+)  # fmt: skip
 @pytest.mark.parametrize("fmt", ["pth", "safetensors"])
 def test_import_gives_the_reference_logits(name, fmt, tmp_path, capsys):
     from safetensors.torch import save_file
@@ -160,3 +162,22 @@ def test_timm_resnet_names_import_like_torchvision(tmp_path):
     save_file(reference("resnet18").state_dict(), str(path))
     report = import_weights(path, "resnet18", source="timm", out=tmp_path / "t.convkit")
     assert report.parameters == PUBLISHED_PARAMS["resnet18"]
+
+
+def _vgg_keys(indices, bn: bool) -> set[str]:
+    keys = set()
+    for index in indices:
+        keys |= {f"features.{index}.weight", f"features.{index}.bias"}
+        if bn:
+            keys |= {f"features.{index + 1}.{t}" for t in
+                     ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")}  # fmt: skip
+    return keys | {f"classifier.{i}.{t}" for i in (0, 3, 6) for t in ("weight", "bias")}
+
+
+def test_vgg_key_tables_are_torchvisions():
+    from convkit.weights.layouts import table_for
+
+    plain = [0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28]  # conv, relu, …, pool
+    with_bn = [0, 3, 7, 10, 14, 17, 20, 24, 27, 30, 34, 37, 40]  # conv, bn, relu, …, pool
+    assert set(table_for("vgg16").values()) == _vgg_keys(plain, bn=False)
+    assert set(table_for("vgg16_bn").values()) == _vgg_keys(with_bn, bn=True)

@@ -25,8 +25,9 @@ examples:
   convkit summary examples/seed_volume.yaml --explain
   convkit summary examples/resnet18.yaml --batch-size 64
   convkit summary examples/lenet.yaml --json > lenet-summary.json
-  convkit summary vgg16                        a zoo network (lenet, alexnet, vgg11,
-                                               vgg16, resnet18, resnet34)
+  convkit summary resnet50                     a zoo network: lenet, alexnet, vgg11,
+                                               vgg16(_bn), resnet18/34/50, mobilenet_v2,
+                                               mobilenet_v3_small/large, efficientnet_b0
 """
 
 

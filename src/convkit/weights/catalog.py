@@ -2,8 +2,8 @@
 
 ``sha256`` is the checksum torchvision publishes: the hex prefix of the
 file's SHA-256 that it writes into the file name (``resnet18-f37072fd.pth``)
-and that ``torch.hub`` checks after download. A downloaded file whose SHA-256
-does not start with it is refused.
+and that ``torch.hub`` checks after download (the full digest where it is
+known). A downloaded file whose SHA-256 does not start with it is refused.
 
 Preprocessing (all of them): resize the shorter side to 256, cut the central
 224x224, scale to 0..1, subtract the ImageNet mean, divide by its std.
@@ -38,7 +38,11 @@ CATALOG = {
         PublishedWeights("mobilenet_v2", "mobilenet_v2-b0353104.pth", "b0353104"),
         PublishedWeights("mobilenet_v3_small", "mobilenet_v3_small-047dcff4.pth", "047dcff4"),
         PublishedWeights("mobilenet_v3_large", "mobilenet_v3_large-8738ca79.pth", "8738ca79"),
-        PublishedWeights("efficientnet_b0", "efficientnet_b0_rwightman-7f5810bc.pth", "7f5810bc"),
+        PublishedWeights(
+            "efficientnet_b0",
+            "efficientnet_b0_rwightman-7f5810bc.pth",
+            "7f5810bc96def8f7552d5b7e68d53c4786f81167d28291b21c0d90e1fca14934",  # full digest
+        ),
         PublishedWeights("vgg16", "vgg16-397923af.pth", "397923af"),
         PublishedWeights("vgg16_bn", "vgg16_bn-6c64b313.pth", "6c64b313"),
     )
