@@ -128,7 +128,9 @@ def fit(
         task.balance_classes(train_set.targets[train_indices])
 
     preprocessing = task.default_preprocessing(spec, train_set, options)
-    if init_from is not None:  # the pretrained features expect the pretrained preprocessing
+    if init_from is not None and preprocessing.to_dict().get("kind") == "image":
+        # the pretrained features expect the pretrained preprocessing (photos only: a detector
+        # or a spectrogram network keeps its own)
         from convkit.train.transfer import pretrained_preprocessing
 
         preprocessing = pretrained_preprocessing(init_from, spec) or preprocessing
