@@ -37,6 +37,12 @@ def test_exported_reference_networks_import_with_equal_logits(name, tmp_path, ca
     with torch.no_grad():
         assert (model.net(x) - ref(x)).abs().max().item() <= 1e-5
     assert model.spec.layers[-1].type == "output" and model.preprocessing["resize"] == "center_crop"
+    capsys.readouterr()
+    assert main(["summary", str(out)]) == 0  # in the guide's notation, with torch's module names
+    summary = capsys.readouterr().out
+    assert "output           1000" in summary
+    if name == "resnet18":
+        assert "layer1_0_conv1" in summary and "layer4_1_conv2" in summary
 
 
 class _Mixed(nn.Module):

@@ -42,7 +42,8 @@ def register(subparsers) -> None:
     parser.add_argument(
         "spec",
         metavar="SPEC",
-        help="network spec file (.yaml, .yml or .json), or a zoo name such as resnet18",
+        help="network spec file (.yaml, .yml or .json), a model file (.convkit), or a zoo name "
+        "such as resnet18",
     )
     parser.add_argument(
         "--batch-size",
@@ -62,9 +63,14 @@ def register(subparsers) -> None:
 
 
 def load_spec_or_zoo(text: str):
-    """A spec file, or, when no such file exists, the zoo network of that name."""
+    """A spec file, a model file's spec, or, when no such file exists, the zoo network of that name."""
     from convkit.spec import load_spec
 
+    if Path(text).suffix == ".convkit" and Path(text).is_file():
+        from convkit.modelfile import read_document
+        from convkit.spec import NetSpec
+
+        return NetSpec.from_dict(read_document(text)[0]["spec"])
     if not Path(text).exists():
         from convkit.zoo import get_spec, zoo_names
 

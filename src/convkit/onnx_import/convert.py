@@ -105,10 +105,14 @@ class Builder:
         return self.sources[name]
 
     def _name(self, node) -> str:
+        # torch names nodes by module path: "/layer1/layer1.0/conv1/Conv" -> layer1_0_conv1
         parts = [part for part in (node.name or "").split("/") if part]
         if parts and parts[-1].split("_")[0] == node.op_type:
             parts = parts[:-1]
-        base = re.sub(r"[^0-9A-Za-z_]", "_", parts[-1]) if parts else node.op_type.lower()
+        path = ""
+        for part in parts:
+            path = part if not path or part.startswith(path + ".") else f"{path}.{part}"
+        base = re.sub(r"[^0-9A-Za-z_]", "_", path) if path else node.op_type.lower()
         base = base.strip("_") or node.op_type.lower()
         if base[0].isdigit() or base in RESERVED:
             base = f"{node.op_type.lower()}_{base}"
