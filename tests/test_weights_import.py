@@ -181,3 +181,16 @@ def test_vgg_key_tables_are_torchvisions():
     with_bn = [0, 3, 7, 10, 14, 17, 20, 24, 27, 30, 34, 37, 40]  # conv, bn, relu, …, pool
     assert set(table_for("vgg16").values()) == _vgg_keys(plain, bn=False)
     assert set(table_for("vgg16_bn").values()) == _vgg_keys(with_bn, bn=True)
+
+
+def test_imagenet_preprocessing_is_resize_256_then_centre_224():
+    import numpy as np
+
+    from convkit.data import Preprocessing
+
+    pre = Preprocessing(height=224, width=224, resize="center_crop", crop=224 / 256)
+    image = np.random.default_rng(0).integers(0, 255, (256, 320, 3), dtype=np.uint8)
+    # the shorter side is already 256: no resize, just the central 224x224
+    assert np.array_equal(pre.fit(image), image[16:240, 48:272])
+    assert Preprocessing.from_dict(pre.to_dict()) == pre
+    assert "crop" not in Preprocessing(height=8, width=8).to_dict()  # old files unchanged
