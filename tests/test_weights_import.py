@@ -119,6 +119,27 @@ def test_a_truncated_pth_is_refused(tmp_path, capsys):
     assert len(err.splitlines()) == 1 and "not a readable PyTorch weights file" in err
 
 
+def test_a_truncated_safetensors_file_is_refused(tmp_path, capsys):
+    from safetensors.torch import save_file
+
+    path = tmp_path / "r18.safetensors"
+    save_file(reference("resnet18").state_dict(), str(path))
+    path.write_bytes(path.read_bytes()[:5000])
+    assert main(["weights", "import", str(path), "--arch", "resnet18"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "not a readable safetensors file" in err
+
+
+def test_a_checkpoint_wrapping_its_state_dict_imports(tmp_path):
+    from convkit.weights.importer import import_weights
+
+    state = {f"module.{k}": v for k, v in reference("resnet18").state_dict().items()}
+    path = tmp_path / "ckpt.pth"
+    torch.save({"state_dict": state, "epoch": 90}, path)  # DataParallel names, a training script
+    report = import_weights(path, "resnet18", out=tmp_path / "r.convkit")
+    assert report.parameters == PUBLISHED_PARAMS["resnet18"]
+
+
 class _Payload:
     """Unpickling this would create a file: proof that nothing runs."""
 

@@ -43,12 +43,15 @@ def _read_safetensors(path: Path) -> dict:
 
 def _read_pickle(path: Path) -> dict:
     import pickle
+    import warnings
     import zipfile
 
     import torch
 
     try:
-        return torch.load(str(path), map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about pickle protocols; we say one line
+            warnings.simplefilter("ignore")
+            return torch.load(str(path), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else "unsafe content"
         raise ModelFileError(
