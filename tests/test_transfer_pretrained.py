@@ -101,3 +101,9 @@ def test_a_zoo_name_without_imported_weights_says_how(tmp_path, monkeypatch, pho
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert "no imported weights for resnet18" in err and "convkit weights pull resnet18" in err
+
+
+def test_backbone_lr_scale_without_init_from_is_a_usage_error(capsys):
+    code = main(["train", "examples/lenet.yaml", "--backbone-lr-scale", "0.1", "--quiet"])
+    assert code == 2
+    assert "--backbone-lr-scale needs --init-from" in capsys.readouterr().err

@@ -246,6 +246,10 @@ def run_train(args) -> int:
         checkpoint_every=args.checkpoint_every,
         backbone_lr_scale=args.backbone_lr_scale,
     )
+    if args.backbone_lr_scale != 1.0 and not args.init_from:
+        from convkit.errors import UsageError
+
+        raise UsageError("--backbone-lr-scale needs --init-from: the backbone is the copied layers")
     if args.resume and not args.run_dir:
         from convkit.errors import UsageError
 
