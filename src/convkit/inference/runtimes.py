@@ -51,6 +51,8 @@ class OnnxRuntime:
 
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # As many threads as torch would use: under Spark that is the task's cores.
+        options.intra_op_num_threads = _torch_threads()
         providers = ["CPUExecutionProvider"]
         if cuda and "CUDAExecutionProvider" in ort.get_available_providers():
             providers.insert(0, "CUDAExecutionProvider")
@@ -82,6 +84,12 @@ class OnnxRuntime:
                 f"layer {name!r} needs the .convkit model file (or --runtime torch)"
             )
         return self.fallback.layer(batch, name)
+
+
+def _torch_threads() -> int:
+    import torch
+
+    return max(1, torch.get_num_threads())
 
 
 def onnxruntime_available() -> bool:

@@ -91,6 +91,14 @@ class Task(ABC):
         ``top`` (classify), ``boxes`` (detect), ``text``, ``confidence`` (ocr).
         """
 
+    def check_options(self, **options) -> None:
+        """Raise UsageError for a bad decode option (e.g. ``--conf 2``) before any input is read."""
+        unknown = [name for name, value in options.items() if value is not None]
+        if unknown:
+            from convkit.errors import UsageError
+
+            raise UsageError(f"{self.kind} models take no option {', '.join(unknown)}")
+
     def text_lines(self, path: str, prediction: dict, top_k: int = 1) -> list[str]:
         """Plain-text lines for one prediction (``convkit predict`` without --json)."""
         if top_k == 1:
@@ -137,6 +145,7 @@ class Task(ABC):
 
     def balance_classes(self, targets) -> None:
         """Weight the loss against class imbalance (``--balance-classes``); a no-op by default."""
+        return None  # tasks without class labels have nothing to balance
 
     def summary_line(self, report: dict) -> str:
         """One line for ``convkit train`` about a test-split report of this task."""

@@ -141,9 +141,7 @@ class ClassifyTask(Task):
             return output
         return torch.softmax(output.float(), dim=1)
 
-    def decode(
-        self, output, top_k: int = 5, infos: list | None = None
-    ) -> list[dict[str, Any]]:
+    def decode(self, output, top_k: int = 5, infos: list | None = None) -> list[dict[str, Any]]:
         """[{"label", "probability", "top": [{label, index, probability}]}] per example."""
         probabilities = self.probabilities(output.detach()).cpu()
         k = min(top_k, self.num_classes)
@@ -169,7 +167,11 @@ class ClassifyTask(Task):
             "label": prediction["label"],
             "probability": float(prediction["probability"]),
             "top": [
-                {"label": t["label"], "index": int(t["index"]), "probability": float(t["probability"])}
+                {
+                    "label": t["label"],
+                    "index": int(t["index"]),
+                    "probability": float(t["probability"]),
+                }
                 for t in prediction["top"]
             ],
             "error": None,

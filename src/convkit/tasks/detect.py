@@ -169,9 +169,7 @@ class DetectTask(Task):
         in network-input pixels. ``label``/``probability``/``top`` name the most
         confident objects, so a classifier's view of the answer is sensible too.
         """
-        for name, value in (("--conf", conf_threshold), ("--iou", iou_threshold)):
-            if value is not None and not 0.0 <= value <= 1.0:
-                raise UsageError(f"{name} must be in [0, 1]. Received: {value}")
+        self.check_options(conf_threshold, iou_threshold)
         found = self.detect(output, conf_threshold, iou_threshold)
         infos = infos if infos is not None else [None] * len(found)
         results = []
@@ -199,12 +197,18 @@ class DetectTask(Task):
             })  # fmt: skip
         return results
 
+    def check_options(self, conf_threshold=None, iou_threshold=None) -> None:
+        for name, value in (("--conf", conf_threshold), ("--iou", iou_threshold)):
+            if value is not None and not 0.0 <= value <= 1.0:
+                raise UsageError(f"{name} must be in [0, 1]. Received: {value}")
+
     def text_lines(self, path: str, prediction: dict, top_k: int = 1) -> list[str]:
         """One line per box: path, label, confidence, x1,y1,x2,y2 in the photo's pixels."""
         if not prediction["boxes"]:
             return [f"{path}\t(nothing found)"]
         return [
-            f"{path}\t{d['label']}\t{d['confidence']:.3f}\t" + ",".join(f"{v:.1f}" for v in d["box"])
+            f"{path}\t{d['label']}\t{d['confidence']:.3f}\t"
+            + ",".join(f"{v:.1f}" for v in d["box"])
             for d in prediction["boxes"]
         ]
 

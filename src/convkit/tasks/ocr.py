@@ -155,12 +155,10 @@ class OcrTask(Task):
         """
         import torch
 
-        from convkit.errors import UsageError
         from convkit.ocr.decoding import decode_lines
 
+        self.check_options(beam)
         beam = self.beam if beam is None else int(beam)
-        if beam < 1:
-            raise UsageError(f"`--beam` must be at least 1. Received: --beam {beam}")
         logits = output.detach().float().cpu()  # (N, T, K)
         if infos is None:
             return decode_lines(logits, self.alphabet, beam=beam)
@@ -170,6 +168,12 @@ class OcrTask(Task):
         for line, length in zip(logits, steps, strict=True):
             results += decode_lines(line[None, :length], self.alphabet, beam=beam)
         return results
+
+    def check_options(self, beam=None) -> None:
+        from convkit.errors import UsageError
+
+        if beam is not None and int(beam) < 1:
+            raise UsageError(f"`--beam` must be at least 1. Received: --beam {beam}")
 
     def text_lines(self, path: str, prediction: dict, top_k: int = 1) -> list[str]:
         return [f"{path}\t{prediction['text']}\t{prediction['confidence']:.4f}"]
