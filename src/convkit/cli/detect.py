@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from convkit.cli.prediction_output import add_engine_arguments, open_for, print_stream
+from convkit.cli.prediction_output import (
+    add_engine_arguments,
+    open_for,
+    print_stream,
+    show_progress,
+)
 
 DETECT_EPILOG = """\
 examples:
@@ -99,7 +104,7 @@ def run_detect(args) -> int:
         )
 
     stream = model.predict_stream(
-        paths, batch_size=args.batch_size, progress=not (args.quiet or args.json), **options
+        paths, batch_size=args.batch_size, progress=show_progress(args), **options
     )
     code = print_stream(model, stream, args.json, on_result=save if out is not None else None)
     if out is not None and not args.json:

@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from convkit.cli.prediction_output import add_engine_arguments, open_for, print_stream
+from convkit.cli.prediction_output import (
+    add_engine_arguments,
+    open_for,
+    print_stream,
+    show_progress,
+)
 from convkit.errors import UsageError
 
 OCR_EPILOG = """\
@@ -83,7 +88,7 @@ def run_ocr(args) -> int:
     model = open_for(args, kind="ocr", verb="ocr")
     paths = list(image_files(args.inputs))
     stream = model.predict_stream(
-        paths, batch_size=args.batch_size, progress=not (args.quiet or args.json), beam=args.beam
+        paths, batch_size=args.batch_size, progress=show_progress(args), beam=args.beam
     )
     return print_stream(model, stream, args.json)
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from convkit.cli.prediction_output import add_engine_arguments, open_for, print_stream
+from convkit.cli.prediction_output import (
+    add_engine_arguments,
+    open_for,
+    print_stream,
+    show_progress,
+)
 from convkit.errors import UsageError
 
 EPILOG = """\
@@ -79,6 +84,6 @@ def run_predict(args) -> int:
     model = open_for(args)
     paths = list(expand_inputs(args.inputs))
     stream = model.predict_stream(
-        paths, top_k=args.top, batch_size=args.batch_size, progress=not (args.quiet or args.json)
+        paths, top_k=args.top, batch_size=args.batch_size, progress=show_progress(args)
     )
     return print_stream(model, stream, args.json, args.top)

@@ -30,6 +30,11 @@ def add_engine_arguments(parser, batch_size: int) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def show_progress(args) -> bool:
+    """A progress bar (img/s) on an interactive stderr, unless --quiet or --json."""
+    return not (args.quiet or args.json) and sys.stderr.isatty()
+
+
 def check_batch_size(batch_size: int) -> None:
     if batch_size < 1:
         raise UsageError(f"`--batch-size` must be at least 1. Received: --batch-size {batch_size}")

@@ -15,6 +15,7 @@ is not written (the largest difference is reported either way).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -101,9 +102,9 @@ def export_bytes(
     buffer = io.BytesIO()
     try:
         # The exporter warns about things that do not apply here (e.g. the LSTM's
-        # batch-size note: states start at zero, so any batch size runs — checked below).
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        # batch-size note: its states start at zero, so any batch size runs; the
+        # self-check runs batch 2 and the runtime tests other sizes).
+        with _quiet_exporter(), torch.no_grad():
             torch.onnx.export(
                 module, (example,), buffer, dynamo=False, opset_version=opset,
                 input_names=["input"], output_names=["output", "embedding"],
@@ -112,6 +113,18 @@ def export_bytes(
     except Exception as error:  # torch raises many kinds; the layer probe names the culprit
         raise ExportError(_explain_failure(net, example, opset, error)) from None
     return buffer.getvalue()
+
+
+@contextlib.contextmanager
+def _quiet_exporter():
+    """Silence the exporter's own prints and warnings; failures are reported as one line."""
+    with (
+        warnings.catch_warnings(),
+        contextlib.redirect_stdout(io.StringIO()),
+        contextlib.redirect_stderr(io.StringIO()),
+    ):
+        warnings.simplefilter("ignore")
+        yield
 
 
 def _explain_failure(net, example, opset: int, error: Exception) -> str:
@@ -137,8 +150,7 @@ def _explain_failure(net, example, opset: int, error: Exception) -> str:
         if args is None:
             continue
         try:
-            with torch.no_grad(), warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+            with _quiet_exporter(), torch.no_grad():
                 torch.onnx.export(
                     net.layers[info.name], args, io.BytesIO(), dynamo=False, opset_version=opset
                 )
