@@ -133,12 +133,14 @@ def _explain_failure(net, example, opset: int, error: Exception) -> str:
 
     reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     inputs: dict[str, tuple] = {}
-    hooks = [
-        net.layers[name].register_forward_hook(
-            lambda module, args, output, name=name: inputs.setdefault(name, args)
-        )
-        for name in net.layers
-    ]
+
+    def keeper(name):
+        def keep(module, args, output) -> None:  # None: the hook must not replace the output
+            inputs.setdefault(name, args)
+
+        return keep
+
+    hooks = [net.layers[name].register_forward_hook(keeper(name)) for name in net.layers]
     try:
         with torch.no_grad():
             net(example)
