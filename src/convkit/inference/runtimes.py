@@ -53,6 +53,9 @@ class OnnxRuntime:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         # As many threads as torch would use: under Spark that is the task's cores.
         options.intra_op_num_threads = _torch_threads()
+        # Idle ORT threads must not spin: decode (torch) and the threads that decode
+        # the next images run between two forward passes and would wait for the CPU.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         providers = ["CPUExecutionProvider"]
         if cuda and "CUDAExecutionProvider" in ort.get_available_providers():
             providers.insert(0, "CUDAExecutionProvider")
