@@ -200,3 +200,37 @@ def test_an_unknown_runtime_or_the_wrong_model_kind_is_one_line_exit_2(zoo, caps
     assert "needs a detect model" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["predict", str(model), str(digit), "--runtime", "tensorrt"])
+
+
+def test_concurrent_server_requests_share_forward_passes(zoo):
+    import threading
+
+    from convkit.inference import open_model
+    from convkit.inference.batcher import MicroBatcher
+
+    model, (digit,) = zoo["classify"]
+    engine = open_model(model, runtime="torch")
+    expected = engine.predict([str(digit)], top_k=3)[0]
+    calls = []
+    run = engine.runtime.run
+
+    def counting_run(batch):
+        calls.append(len(batch))
+        threading.Event().wait(0.01)  # a slow forward pass lets requests queue up
+        return run(batch)
+
+    engine.runtime.run = counting_run
+    batcher = MicroBatcher(engine, max_batch=8)
+    results = [None] * 16
+
+    def client(i):
+        results[i] = batcher.predict(digit.read_bytes(), top_k=3)
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    batcher.close()
+    assert all(result == expected for result in results)
+    assert sum(calls) == 16 and len(calls) < 16 and max(calls) <= 8

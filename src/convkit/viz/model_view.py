@@ -60,6 +60,7 @@ class ModelView:
     source: str = ""
 
     engine: Any = None  # convkit.inference.InferenceModel: what /predict runs through
+    _batcher: Any = field(default=None, repr=False)
 
     # -- loading ---------------------------------------------------------
     @classmethod
@@ -85,6 +86,14 @@ class ModelView:
         )
         view.net.eval()
         return view
+
+    def batcher(self):
+        """The engine behind a MicroBatcher: concurrent /predict calls share forward passes."""
+        if self._batcher is None:
+            from convkit.inference.batcher import MicroBatcher
+
+            self._batcher = MicroBatcher(self.engine)
+        return self._batcher
 
     # -- what the model is -------------------------------------------------
     @property
