@@ -94,6 +94,18 @@ def test_export_writes_a_checked_graph_that_predicts_alone(zoo, kind, tmp_path, 
         same_prediction({k: v for k, v in line.items() if k != "path"}, prediction)
 
 
+def test_a_batch_1_export_still_predicts_many_inputs(zoo, tmp_path, capsys):
+    from convkit import api
+
+    model, inputs = zoo["ocr"]
+    out = tmp_path / "one.onnx"
+    assert main(["export", str(model), "--out", str(out)]) == 0  # no --dynamic-batch
+    paths = [str(p) for p in inputs]
+    expected = api.load(model, runtime="torch").predict(paths)
+    for a, b in zip(api.load(out).predict(paths), expected, strict=True):
+        same_prediction(a, b)
+
+
 def test_the_onnx_metadata_carries_task_labels_and_preprocessing(zoo, tmp_path):
     import onnx
 

@@ -62,14 +62,19 @@ class OnnxRuntime:
         self.path = Path(path)
         self.session = ort.InferenceSession(str(path), options, providers=providers)
         self.outputs = [item.name for item in self.session.get_outputs()]
+        # An export without --dynamic-batch takes batch 1 only: feed it row by row.
+        self.fixed_batch = self.session.get_inputs()[0].shape[0] == 1
         self.embedding_layer = embedding_layer
         self.fallback = fallback  # a TorchRuntime for layers the graph does not output
 
     def _run(self, batch, names):
         import numpy as np
 
-        feed = {"input": np.ascontiguousarray(batch, dtype=np.float32)}
-        return self.session.run(names, feed)
+        batch = np.ascontiguousarray(batch, dtype=np.float32)
+        if self.fixed_batch and len(batch) != 1:
+            rows = [self.session.run(names, {"input": batch[i : i + 1]}) for i in range(len(batch))]
+            return [np.concatenate([row[k] for row in rows]) for k in range(len(names))]
+        return self.session.run(names, {"input": batch})
 
     def run(self, batch):
         import torch
