@@ -122,3 +122,17 @@ def test_api_cli_server_and_spark_udf_agree_on_one_input(models, kind, capsys):
     frame = predict_frame(str(model), pd.Series([photo.read_bytes()]), top_k=1, batch_size=1)
     task = api.load(model).task
     assert {**frame.to_dict("records")[0], "error": None} == task.spark_row(from_api)
+
+
+REPORTS = {
+    "classify": ({"accuracy": 0.99, "examples": 100, "top5": 1.0}, "accuracy 99.00% on 100"),
+    "detect": ({"map50": 0.9, "map": 0.5, "images": 6}, "mAP@0.5 0.900"),
+    "ocr": ({"cer": 0.01, "wer": 0.05, "exact_match": 0.9, "lines": 7}, "CER 1.00%"),
+}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_task_sums_up_its_test_report_in_one_line(kind):
+    report, start = REPORTS[kind]
+    line = example_task(kind).summary_line(report)
+    assert line.startswith(start) and "\n" not in line

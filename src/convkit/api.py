@@ -29,6 +29,7 @@ class TrainReport:
     scan: dict | None = None
     skipped: list = field(default_factory=list)
     stopped_early: bool = False
+    test_line: str = ""  # one line about ``test``, in the task's own terms (Task.summary_line)
 
 
 def _log(message: str, progress: bool = True) -> None:
@@ -219,6 +220,7 @@ def fit(
         scan=scan.to_dict(),
         skipped=skipped,
         stopped_early=result.stopped_early,
+        test_line=task.summary_line(test) if test else "",
     )
 
 
