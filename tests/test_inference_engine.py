@@ -234,3 +234,21 @@ def test_concurrent_server_requests_share_forward_passes(zoo):
     batcher.close()
     assert all(result == expected for result in results)
     assert sum(calls) == 16 and len(calls) < 16 and max(calls) <= 8
+
+
+def test_the_engine_imports_nothing_above_it():
+    """inference sits below api, train, search, viz and the front ends (docs/ARCHITECTURE.md)."""
+    import ast
+    from pathlib import Path
+
+    import convkit.inference
+
+    above = {"api", "cli", "serve", "spark", "train", "search", "viz"}
+    for source in Path(convkit.inference.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("convkit."):
+                assert node.module.split(".")[1] not in above, f"{source.name}: {node.module}"
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    parts = alias.name.split(".")
+                    assert parts[0] != "convkit" or parts[1] not in above, source.name

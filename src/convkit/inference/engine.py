@@ -27,10 +27,24 @@ POOLINGS = ("avg", "flatten")
 
 
 def resolve_device(device: str) -> str:
-    """``auto`` -> cuda when visible, else cpu; anything else is checked and kept."""
-    from convkit.train.environment import choose_device
+    """``auto`` -> cuda when visible, else cpu; anything else is checked and kept.
 
-    return str(choose_device(str(device or "cpu")))
+    (Its own few lines rather than convkit.train's choose_device: inference sits
+    below viz and search, which train uses, so it must not import train.)
+    """
+    import torch
+
+    name = str(device or "cpu")
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UsageError(f"`--device {name}` asked for, but no CUDA GPU is visible; use cpu")
+    try:
+        return str(torch.device(name))
+    except RuntimeError:
+        raise UsageError(
+            f"`--device` must be cpu, cuda, cuda:N or auto. Received: --device {device}"
+        ) from None
 
 
 def check_runtime(runtime: str) -> str:

@@ -59,7 +59,7 @@ def list_images(folder: str | os.PathLike) -> list[str]:
 class ModelEmbedder:
     """Embeds image files with one model file and one of its layers.
 
-    Built on ``convkit.api.load`` (the shared inference engine): the model's
+    Built on ``convkit.inference.open_model`` (the shared inference engine): the model's
     stored preprocessing decodes each file and the engine's ``embed_arrays``
     pools and normalises, so an index agrees with ``Model.embed`` vector for
     vector, on either runtime (ONNX Runtime serves the default layer).
@@ -73,10 +73,10 @@ class ModelEmbedder:
         pooling: str = "avg",
         runtime: str = "auto",
     ):
-        from convkit.api import load
+        from convkit.inference import open_model
 
         self.model_path = str(Path(model_path).resolve())
-        self.model = load(model_path, device=device, runtime=runtime)
+        self.model = open_model(model_path, device=device, runtime=runtime)
         names = [item.name for item in self.model.spec.layers]
         if pooling not in POOLINGS:
             raise UsageError(f"pooling must be avg or flatten. Received: pooling={pooling!r}")
