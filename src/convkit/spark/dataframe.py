@@ -34,6 +34,7 @@ def predict_dataframe(
     session=None,
     spark_conf: dict[str, str] | None = None,
     progress: bool = True,
+    runtime: str = "auto",
 ) -> dict:
     """Predict every file under ``glob_or_folder`` and write ``out_parquet``.
 
@@ -69,13 +70,18 @@ def predict_dataframe(
             session.sparkContext.addFile(model_ref)
         started = time.perf_counter()
         frame = read_files(session, sources, extensions)
-        frame = frame.withColumn("_pred", predict_udf(model_ref, top_k, batch_size)("content"))
+        frame = frame.withColumn(
+            "_pred", predict_udf(model_ref, top_k, batch_size, runtime)("content")
+        )
         # The task's own fields (label/probability/top, boxes, text/confidence…).
         shown = [f for f in model.task.spark_fields() if f != "error" and (f != "top" or top_k > 1)]
         columns = [F.col("path"), *(F.col(f"_pred.{name}").alias(name) for name in shown)]
         if embeddings:
             frame = frame.withColumn(
-                "_embed", embed_udf(model_ref, layer=layer, batch_size=batch_size)("content")
+                "_embed",
+                embed_udf(model_ref, layer=layer, batch_size=batch_size, runtime=runtime)(
+                    "content"
+                ),
             )
             columns.append(F.col("_embed.embedding").alias("embedding"))
         columns.append(F.col("_pred.error").alias("error"))
