@@ -1,10 +1,6 @@
-"""A real Spark job (local[1]) over a reader and a detector: typed columns from the task."""
+"""A real Spark job over a reader and a detector: typed columns from the task."""
 
 from __future__ import annotations
-
-import os
-import signal
-import time
 
 import pytest
 
@@ -13,25 +9,12 @@ from inference_fixtures import model_zoo
 pytest.importorskip("pyspark")
 pytestmark = pytest.mark.slow
 
-
-@pytest.fixture(scope="module")
-def spark():
-    from convkit.spark.session import get_session, stop_session
-    from test_spark_local import _child_jvms
-
-    os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
-    session = get_session("local[1]", app_name="convkit task tests")
-    yield session
-    stop_session(session)
-    deadline = time.monotonic() + 10
-    while _child_jvms() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    for pid in _child_jvms():  # still there: it is ours, end it
-        os.kill(pid, signal.SIGKILL)
+# the loopback session of test_spark_local (its JVMs are ended by PID)
+from test_spark_local import spark  # noqa: E402, F401
 
 
 @pytest.mark.parametrize("kind,columns", [("ocr", ["text", "confidence"]), ("detect", ["boxes"])])
-def test_spark_predictions_match_the_api_for_every_task(spark, tmp_path_factory, kind, columns):
+def test_spark_predictions_match_the_api_for_every_task(spark, tmp_path_factory, kind, columns):  # noqa: F811
     import pandas as pd
 
     from convkit import api
