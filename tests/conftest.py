@@ -24,3 +24,12 @@ def mnist_dir(shared_data: Path) -> Path:
 @pytest.fixture(scope="session")
 def fsdd_dir(shared_data: Path) -> Path:
     return shared_data / "fsdd" / "recordings"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def onnx_cache_in_tmp(tmp_path_factory):
+    """Exported graphs (the ONNX runtime's cache) go to a temp folder, not ~/.cache."""
+    import os
+
+    os.environ["CONVKIT_CACHE_DIR"] = str(tmp_path_factory.mktemp("convkit-cache"))
+    yield

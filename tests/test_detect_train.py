@@ -105,13 +105,14 @@ def test_detect_cli_json_and_annotated_copies(trained, voc_folder, tmp_path, cap
             str(tmp_path / "out"),
         ]
     )
-    assert code == 0
-    results = {r["image"].split("/")[-1]: r for r in json.loads(capsys.readouterr().out)}
+    assert code == 1  # one photo was skipped: the same rule as predict and ocr
+    lines = capsys.readouterr().out.strip().splitlines()
+    results = {r["path"].split("/")[-1]: r for r in map(json.loads, lines)}
     assert "error" in results["broken.jpg"]
     found = results["img03.jpg"]
     assert (found["width"], found["height"]) == (64, 48)
-    assert found["detections"], "with --conf 0 something is always found"
-    for detection in found["detections"]:
+    assert found["boxes"], "with --conf 0 something is always found"
+    for detection in found["boxes"]:
         x1, y1, x2, y2 = detection["box"]
         assert 0 <= x1 <= x2 <= 64 and 0 <= y1 <= y2 <= 48  # in the photo's own pixels
         assert detection["label"] in ("ball", "box") and 0 <= detection["confidence"] <= 1
@@ -206,9 +207,9 @@ def test_predict_verb_shows_the_most_confident_objects(trained, voc_folder, caps
     image = str(voc_folder / "JPEGImages" / "img03.jpg")
     assert main(["predict", str(trained.model_path), image, "--json", "--top", "2"]) == 0
     prediction = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert len(prediction["top"]) <= 2 and isinstance(prediction["detections"], list)
-    if prediction["detections"]:
-        assert prediction["label"] == prediction["detections"][0]["label"]
+    assert len(prediction["top"]) <= 2 and isinstance(prediction["boxes"], list)
+    if prediction["boxes"]:
+        assert prediction["label"] == prediction["boxes"][0]["label"]
 
 
 def test_train_init_from_a_classifier_keeps_frozen_layers_fixed(voc_folder, tmp_path):

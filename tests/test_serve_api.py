@@ -74,7 +74,7 @@ def test_health_describes_the_model(client):
 def test_predict_returns_top_k_labels_best_first(client, digits):
     encoded, labels = digits
     body = client.post("/predict", files=upload(encoded[0]), data={"k": "5"}).json()
-    scores = [entry["score"] for entry in body["top"]]
+    scores = [entry["probability"] for entry in body["top"]]
     assert len(body["top"]) == 5
     assert scores == sorted(scores, reverse=True)
     assert 0 < sum(scores) <= 1.0 + 1e-6
@@ -170,7 +170,9 @@ def test_concurrent_requests_get_their_own_answers(client, digits):
         )
     for one, other in zip(alone, together, strict=True):
         assert [e["label"] for e in one] == [e["label"] for e in other]
-        assert np.allclose([e["score"] for e in one], [e["score"] for e in other], atol=1e-5)
+        assert np.allclose(
+            [e["probability"] for e in one], [e["probability"] for e in other], atol=1e-5
+        )
 
 
 def test_similar_without_an_index_says_how_to_get_one(client, digits):

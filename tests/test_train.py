@@ -111,8 +111,9 @@ def test_predict_in_a_fresh_process_with_only_the_model_file(digits_run, tmp_pat
     in_process = api.load(digits_run.model_path).predict([row["path"] for row in fresh], top_k=3)
     for row, expected in zip(fresh, in_process, strict=True):
         assert row["label"] == expected["label"]
+        # rounded to 6 decimals: a float32 difference may flip the last digit
         assert [t["probability"] for t in row["top"]] == pytest.approx(
-            [t["probability"] for t in expected["top"]], abs=1e-6
+            [t["probability"] for t in expected["top"]], abs=2e-6
         )
     correct = sum(row["label"] == truth[row["path"]] for row in fresh)
     assert correct >= 14  # digits the model never saw, named from the PNG alone

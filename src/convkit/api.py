@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from convkit.errors import DataError, UsageError
+from convkit.inference import InferenceModel, open_model
 from convkit.train.config import TrainConfig
 
 
@@ -28,6 +29,7 @@ class TrainReport:
     scan: dict | None = None
     skipped: list = field(default_factory=list)
     stopped_early: bool = False
+    test_line: str = ""  # one line about ``test``, in the task's own terms (Task.summary_line)
 
 
 def _log(message: str, progress: bool = True) -> None:
@@ -124,7 +126,7 @@ def fit(
             train_indices, val_indices = usable, None
     if len(train_indices) == 0:
         raise DataError(f"no usable training examples in {data}")
-    if balance_classes and hasattr(task, "balance_classes"):
+    if balance_classes:
         task.balance_classes(train_set.targets[train_indices])
 
     preprocessing = task.default_preprocessing(spec, train_set, options)
@@ -233,6 +235,7 @@ def fit(
         scan=scan.to_dict(),
         skipped=skipped,
         stopped_early=result.stopped_early,
+        test_line=task.summary_line(test) if test else "",
     )
 
 
@@ -262,8 +265,7 @@ def _has_test_split(task, data, options) -> bool:
     text = str(data)
     if text.lower() in ("sklearn-digits", "sklearn:digits", "digits"):
         return True
-    has_test = getattr(task, "has_test_split", None)
-    answer = has_test(text, options) if has_test is not None else None
+    answer = task.has_test_split(text, options)
     if answer is not None:  # tasks with their own data layouts answer for themselves
         return bool(answer)
     path = Path(text)
@@ -275,128 +277,28 @@ def _has_test_split(task, data, options) -> bool:
 
 
 # ----------------------------------------------------------------------------
-class Model:
-    """A loaded model file with the verbs users want: predict, embed, evaluate."""
+class Model(InferenceModel):
+    """A loaded model file with the verbs users want: predict, embed, evaluate.
 
-    def __init__(self, loaded):
-        from convkit.data import preprocessing_from_dict
-
-        self.loaded = loaded
-        self.net = loaded.net
-        self.spec = loaded.spec
-        self.task = loaded.task
-        self.path = loaded.path
-        self.metadata = loaded.metadata
-        self.preprocessing = preprocessing_from_dict(loaded.preprocessing)
-
-    @property
-    def labels(self) -> list[str]:
-        return self.loaded.labels
-
-    @property
-    def device(self):
-        return next(self.net.parameters()).device
-
-    def prepare(self, item):
-        """One input (path, bytes or HxWxC array) -> (C, H, W) float32 array."""
-        import numpy as np
-
-        if isinstance(item, np.ndarray):
-            return self.preprocessing.apply(item)
-        return self.preprocessing.load(item)
-
-    def _forward(self, arrays, layer: str | None = None):
-        import numpy as np
-        import torch
-
-        # Text lines differ in width: their preprocessing pads a batch (`stack`).
-        stack = getattr(self.preprocessing, "stack", np.stack)
-        batch = torch.from_numpy(stack(arrays)).to(self.device)  # (N, C, H, W)
-        with torch.inference_mode():
-            if layer is None:
-                return self.net(batch)
-            return self.net.forward_layers(batch, [layer])[layer]
-
-    def predict(self, inputs, top_k: int = 5, batch_size: int = 64) -> list[dict]:
-        """Predictions for each input; raises DataError on the first unreadable one."""
-        results = []
-        for start in range(0, len(inputs), batch_size):
-            arrays = [self.prepare(item) for item in inputs[start : start + batch_size]]
-            results += self.task.decode(self._forward(arrays), top_k=top_k)
-        return results
-
-    def predict_stream(self, paths, top_k: int = 5, batch_size: int = 64):
-        """Yield ``(path, prediction or None, error or None)``; bad files do not stop the stream."""
-        pending: list[tuple[Any, Any]] = []
-        for path in paths:
-            try:
-                pending.append((path, self.prepare(path)))
-            except DataError as error:
-                yield path, None, str(error)
-            if len(pending) == batch_size:
-                yield from self._decode_pending(pending, top_k)
-                pending = []
-        if pending:
-            yield from self._decode_pending(pending, top_k)
-
-    def _decode_pending(self, pending, top_k):
-        decoded = self.task.decode(self._forward([array for _, array in pending]), top_k=top_k)
-        for (path, _), prediction in zip(pending, decoded, strict=True):
-            yield path, prediction, None
-
-    def embedding_layer(self) -> str:
-        """The default embedding: the features that feed the last layer."""
-        return self.spec.layers[-2].name if len(self.spec.layers) > 1 else self.spec.layers[-1].name
-
-    def embed(
-        self,
-        inputs,
-        layer: str | None = None,
-        batch_size: int = 64,
-        normalize: bool = True,
-        progress: bool = False,
-    ):
-        """(N, D) float32 embeddings, L2-normalised by default."""
-        import numpy as np
-        import torch
-
-        layer = layer or self.embedding_layer()
-        chunks = []
-        starts = range(0, len(inputs), batch_size)
-        if progress:
-            from tqdm import tqdm
-
-            starts = tqdm(starts, desc="embedding", unit="batch", file=sys.stderr)
-        for start in starts:
-            arrays = [self.prepare(item) for item in inputs[start : start + batch_size]]
-            features = self._forward(arrays, layer).float()
-            if features.dim() == 4:  # (N, C, H, W) feature maps -> global average pool
-                features = features.mean(dim=(2, 3))
-            features = features.flatten(1)
-            if normalize:
-                features = torch.nn.functional.normalize(features, dim=1)
-            chunks.append(features.cpu().numpy())
-        if not chunks:
-            return np.zeros((0, 0), dtype=np.float32)
-        return np.concatenate(chunks).astype(np.float32)
+    All of prediction lives in ``convkit.inference.InferenceModel`` (the one
+    engine every front end uses); this adds evaluation.
+    """
 
     def evaluate(self, data, **kwargs) -> dict:
         return evaluate(self, data, **kwargs)
 
 
-def load(path: str | Path, device: str = "cpu") -> Model:
-    """Load a model file for prediction (``device``: cpu, cuda, or auto)."""
-    from convkit.modelfile import load_model
+def load(path: str | Path, device: str = "cpu", runtime: str = "auto") -> Model:
+    """Load a model file (``.convkit``, or an exported ``.onnx``) for prediction.
 
-    if device == "auto":
-        from convkit.train.environment import choose_device
-
-        device = str(choose_device("auto"))
-    return Model(load_model(path, device=device))
+    ``device``: cpu, cuda or auto. ``runtime``: auto (ONNX Runtime where the
+    model exports and onnxruntime is installed, else torch), onnx or torch.
+    """
+    return open_model(path, device=device, runtime=runtime, model_class=Model)
 
 
-def predict(model_path, inputs, top_k: int = 5) -> list[dict]:
-    return load(model_path).predict(list(inputs), top_k=top_k)
+def predict(model_path, inputs, top_k: int = 5, runtime: str = "auto", **options) -> list[dict]:
+    return load(model_path, runtime=runtime).predict(list(inputs), top_k=top_k, **options)
 
 
 def evaluate(
@@ -413,13 +315,11 @@ def evaluate(
     import numpy as np
     import torch
 
-    model = model if isinstance(model, Model) else load(model)
+    model = model if isinstance(model, InferenceModel) else load(model)
+    model.require_net("evaluation")
     task = model.task
-    if task.kind != "classify":
-        evaluator = getattr(task, "evaluate", None)
-        if evaluator is None:
-            raise UsageError(f"`convkit evaluate` does not handle {task.kind} models yet")
-        return evaluator(
+    if task.kind != "classify":  # each other task reports in its own terms
+        return task.evaluate(
             model, data, split=split, options=options, out_dir=out_dir, progress=progress
         )
 

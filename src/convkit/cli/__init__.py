@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "convkit.cli.train",
     "convkit.cli.evaluate",
     "convkit.cli.predict",
+    "convkit.cli.export",
     "convkit.cli.search",
     "convkit.cli.viz",
     "convkit.cli.serve",

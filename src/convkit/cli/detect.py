@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import argparse
 
+from convkit.cli.prediction_output import (
+    add_engine_arguments,
+    open_for,
+    print_stream,
+    show_progress,
+)
+
 DETECT_EPILOG = """\
 examples:
   convkit detect runs/tinyyolo_scenes/model.convkit photo.jpg
   convkit detect model.convkit photos/ --out detected/ --conf 0.4
-  convkit detect model.convkit photos/ --json > boxes.json
+  convkit detect model.convkit photos/ --json > boxes.jsonl
 
 Each line of plain output is: image, label, confidence, box x1,y1,x2,y2 in the
-photo's own pixels. --out saves a copy of every photo with its boxes drawn.
+photo's own pixels. --json prints one object per photo per line (path, boxes,
+width, height, or error), as `convkit predict --json` does. --out saves a copy
+of every photo with its boxes drawn. Exit code 1 if any photo was skipped.
 """
 
 SCENES_EPILOG = """\
@@ -36,7 +45,6 @@ def register(subparsers) -> None:
     )
     detect.add_argument("model", help="a .convkit detector model file")
     detect.add_argument("input", help="an image file or a folder of images (searched recursively)")
-    detect.add_argument("--json", action="store_true", help="print all detections as JSON")
     detect.add_argument("--out", metavar="DIR", help="save annotated copies of the images here")
     detect.add_argument(
         "--conf", type=float, default=None,
@@ -47,9 +55,7 @@ def register(subparsers) -> None:
         help="non-maximum suppression: drop a box overlapping a better one by more than "
         "this IoU (default: the model's, 0.45)",
     )  # fmt: skip
-    detect.add_argument("--batch-size", type=int, default=16, help="images per forward pass")
-    detect.add_argument("--device", default="cpu", help="cpu, cuda or auto")
-    detect.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_engine_arguments(detect, batch_size=16)
     detect.set_defaults(handler=run_detect)
 
     scenes = subparsers.add_parser(
@@ -79,57 +85,31 @@ def register(subparsers) -> None:
 
 
 def run_detect(args) -> int:
-    import json
     import sys
     from pathlib import Path
 
-    from convkit.detect.predict import Detector, list_images
+    from convkit.detect.predict import list_images
 
-    if args.batch_size < 1:
-        from convkit.errors import UsageError
-
-        raise UsageError(f"--batch-size must be >= 1. Received: {args.batch_size}")
-    device = args.device
-    if device == "auto":
-        from convkit.train.environment import choose_device
-
-        device = str(choose_device("auto"))
-    detector = Detector(args.model, conf=args.conf, iou=args.iou, device=device)
+    model = open_for(args, kind="detect", verb="detect")
+    options = {"conf_threshold": args.conf, "iou_threshold": args.iou}
+    model.task.check_options(**options)  # before any photo is read
     paths = list_images(args.input)
     out = Path(args.out) if args.out else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-    results, failures = [], 0
-    stream = detector.detect_files(
-        paths, args.batch_size, progress=not args.quiet and not args.json
-    )
-    for path, image, detections, error in stream:
-        if error is not None:
-            failures += 1
-            print(f"convkit: skipped {path}: {error}", file=sys.stderr)
-            results.append({"image": str(path), "error": error})
-            continue
-        results.append(
-            {
-                "image": str(path),
-                "width": image.shape[1],
-                "height": image.shape[0],
-                "detections": detections,
-            }
+
+    def save(path, prediction):
+        _save_annotated(
+            model.preprocessing.read(path), prediction["boxes"], out / f"{path.stem}.png"
         )
-        if out is not None:
-            _save_annotated(image, detections, out / f"{path.stem}.png")
-        if not args.json:
-            if not detections:
-                print(f"{path}\t(nothing found)")
-            for d in detections:
-                box = ",".join(f"{v:.1f}" for v in d["box"])
-                print(f"{path}\t{d['label']}\t{d['confidence']:.3f}\t{box}")
-    if args.json:
-        print(json.dumps(results, indent=2))
+
+    stream = model.predict_stream(
+        paths, batch_size=args.batch_size, progress=show_progress(args), **options
+    )
+    code = print_stream(model, stream, args.json, on_result=save if out is not None else None)
     if out is not None and not args.json:
         print(f"annotated images saved in {out}", file=sys.stderr)
-    return 1 if failures and failures == len(paths) else 0
+    return code
 
 
 def _save_annotated(image, detections, path) -> None:

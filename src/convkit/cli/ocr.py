@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
+from convkit.cli.prediction_output import (
+    add_engine_arguments,
+    open_for,
+    print_stream,
+    show_progress,
+)
 from convkit.errors import UsageError
 
 OCR_EPILOG = """\
@@ -51,9 +56,7 @@ def register(subparsers) -> None:
         metavar="N",
         help="beam-search width; 1 (default) reads greedily, 8 weighs competing readings",
     )
-    reader.add_argument("--batch-size", type=int, default=32, help="lines read at once")
-    reader.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
-    reader.add_argument("--json", action="store_true", help="one JSON object per line")
+    add_engine_arguments(reader, batch_size=32)
     reader.set_defaults(handler=run_ocr)
 
     lines = subparsers.add_parser(
@@ -78,30 +81,16 @@ def register(subparsers) -> None:
 
 
 def run_ocr(args) -> int:
-    from convkit.ocr.reader import TextReader, image_files
+    from convkit.ocr.reader import image_files
 
     if args.beam < 1:
         raise UsageError(f"`--beam` must be at least 1. Received: --beam {args.beam}")
-    if args.batch_size < 1:
-        raise UsageError(
-            f"`--batch-size` must be at least 1. Received: --batch-size {args.batch_size}"
-        )
-    reader = TextReader(args.model, device=args.device)
-    failures = 0
-    for path, result, error in reader.read(
-        image_files(args.inputs), beam=args.beam, batch_size=args.batch_size
-    ):
-        if error is not None:
-            failures += 1
-            if args.json:
-                print(json.dumps({"path": path, "error": error}), flush=True)
-            else:
-                print(f"convkit: skipped {error}", file=sys.stderr)
-        elif args.json:
-            print(json.dumps({"path": path, **result}, ensure_ascii=False), flush=True)
-        else:
-            print(f"{path}\t{result['text']}\t{result['confidence']:.4f}", flush=True)
-    return 1 if failures else 0
+    model = open_for(args, kind="ocr", verb="ocr")
+    paths = list(image_files(args.inputs))
+    stream = model.predict_stream(
+        paths, batch_size=args.batch_size, progress=show_progress(args), beam=args.beam
+    )
+    return print_stream(model, stream, args.json)
 
 
 def run_textlines(args) -> int:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 
+from convkit.cli.prediction_output import (
+    add_engine_arguments,
+    open_for,
+    print_stream,
+    show_progress,
+)
 from convkit.errors import UsageError
 
 EPILOG = """\
@@ -38,7 +42,8 @@ def register(subparsers) -> None:
         "predict",
         help="label images or recordings with a trained model",
         description="Predict labels for each input with MODEL. Folders are walked recursively "
-        "and results stream as they are computed; unreadable files are reported and skipped "
+        "and results stream as they are computed, the same fields for every kind of model "
+        "(classifier, detector, reader); unreadable files are reported and skipped "
         "(exit code 1 if any was).",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -46,9 +51,7 @@ def register(subparsers) -> None:
     parser.add_argument("model", help="a .convkit model file")
     parser.add_argument("inputs", nargs="+", help="image/recording files or folders")
     parser.add_argument("--top", type=int, default=1, metavar="K", help="show the K best labels")
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--device", default="cpu", help="cpu (default), cuda or auto")
-    parser.add_argument("--json", action="store_true", help="one JSON object per line")
+    add_engine_arguments(parser, batch_size=64)
     from convkit.spark.cli_options import add_predict_arguments, run_spark_predict  # no pyspark
 
     add_predict_arguments(parser)
@@ -74,31 +77,13 @@ def expand_inputs(items: list[str]):
 
 
 def run_predict(args) -> int:
-    from convkit import api
-
     if args.spark:  # convkit.spark: Spark reads the inputs and writes Parquet
         return args.run_spark_predict(args)
     if args.top < 1:
         raise UsageError(f"`--top` must be at least 1. Received: --top {args.top}")
-    model = api.load(args.model, device=args.device)
-    failures = 0
-    for path, prediction, error in model.predict_stream(
-        expand_inputs(args.inputs), top_k=args.top, batch_size=args.batch_size
-    ):
-        if error is not None:
-            failures += 1
-            if args.json:
-                print(json.dumps({"path": path, "error": error}), flush=True)
-            else:
-                print(f"convkit: skipped {error}", file=sys.stderr)
-            continue
-        if args.json:
-            print(json.dumps({"path": path, **prediction}), flush=True)
-        elif "text" in prediction:  # a text reader (OCR): text and its probability
-            print(f"{path}\t{prediction['text']}\t{prediction['confidence']:.4f}", flush=True)
-        elif args.top == 1:
-            print(f"{path}\t{prediction['label']}\t{prediction['probability']:.4f}", flush=True)
-        else:
-            ranked = "  ".join(f"{t['label']} {t['probability']:.4f}" for t in prediction["top"])
-            print(f"{path}\t{ranked}", flush=True)
-    return 1 if failures else 0
+    model = open_for(args)
+    paths = list(expand_inputs(args.inputs))
+    stream = model.predict_stream(
+        paths, top_k=args.top, batch_size=args.batch_size, progress=show_progress(args)
+    )
+    return print_stream(model, stream, args.json, args.top)

@@ -108,6 +108,10 @@ def _register_index(subparsers) -> None:
         help="a feature-map layer (e.g. pool2) becomes a vector by averaging over H x W "
         "(avg, default) or by keeping every position (flatten: best for near-duplicates)",
     )
+    parser.add_argument(
+        "--runtime", choices=("auto", "onnx", "torch"), default="auto",
+        help="what embeds: auto (default, ONNX Runtime for the default layer), onnx, torch",
+    )  # fmt: skip
     change = parser.add_mutually_exclusive_group()
     change.add_argument("--add", action="store_true", help="add FOLDER's new photos to INDEX")
     change.add_argument(
@@ -260,8 +264,11 @@ def run_index(args) -> int:
         raise UsageError(
             f"--out {args.out} is a folder; give an index file name like photos.cindex"
         )
+    embedder = search.ModelEmbedder(
+        args.model, layer=args.layer, pooling=args.pooling, runtime=args.runtime
+    )
     index = search.build_index(
-        args.model,
+        embedder,
         args.folder,
         args.out,
         layer=args.layer,

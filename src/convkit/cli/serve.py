@@ -48,6 +48,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=40_000_000,
         help="largest image accepted, in declared pixels (default: %(default)s)",
     )
+    parser.add_argument(
+        "--runtime", choices=("auto", "onnx", "torch"), default="auto",
+        help="what runs /predict: auto (default, ONNX Runtime when the model exports), onnx, torch",
+    )  # fmt: skip
     parser.set_defaults(handler=run_serve)
 
 
@@ -65,7 +69,8 @@ def run_serve(args: argparse.Namespace) -> int:
     if args.max_upload_mb <= 0 or args.max_pixels <= 0:
         raise UsageError("--max-upload-mb and --max-pixels must be positive")
     limits = UploadLimits(max_bytes=int(args.max_upload_mb * 2**20), max_pixels=args.max_pixels)
-    app = create_app(args.model, index=args.index, limits=limits)  # loads the model once, now
+    # loads the model once, now
+    app = create_app(args.model, index=args.index, limits=limits, runtime=args.runtime)
     print(f"convkit: serving {args.model} on http://{args.host}:{args.port}/ (Ctrl-C stops)")
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0

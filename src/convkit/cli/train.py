@@ -299,7 +299,7 @@ def run_train(args) -> int:
             f"best:    {report.best['metric']} {report.best['value']:.4f} at epoch {report.best['epoch']}"
         )
     if report.test:
-        print(f"test:    {_test_line(report.test)}")
+        print(f"test:    {report.test_line}")  # in the task's own terms
     if report.skipped:
         print(f"skipped: {len(report.skipped)} files (listed in {report.run_dir / 'skipped.txt'})")
     return 0
@@ -317,21 +317,3 @@ def _test_summary(test: dict | None):
     if not test:
         return None
     return {key: test[key] for key in TEST_SUMMARY_KEYS if key in test}
-
-
-def _test_line(test: dict) -> str:
-    """One line for the test split, in the terms of the task that made ``test``."""
-    if "accuracy" in test:
-        line = f"accuracy {test['accuracy']:.2%} on {test['examples']} examples"
-        return line + (f", top-5 {test['top5']:.2%}" if "top5" in test else "")
-    if "map50" in test:
-        return (
-            f"mAP@0.5 {test['map50']:.3f}, mAP@[0.5:0.95] {test['map']:.3f} "
-            f"on {test['images']} images"
-        )
-    if "cer" in test:
-        return (
-            f"CER {test['cer']:.2%}, WER {test['wer']:.2%}, exact {test['exact_match']:.2%} "
-            f"on {test['lines']} lines"
-        )
-    return ", ".join(f"{key} {value}" for key, value in _test_summary(test).items())

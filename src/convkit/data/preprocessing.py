@@ -198,26 +198,33 @@ class Preprocessing:
         return (self.scale / std).astype(np.float32), (-mean / std).astype(np.float32)
 
 
+# kind (as stored in model files) -> "module:Class" with a ``from_dict``. A new input
+# kind registers here (register_preprocessing); nothing else dispatches on kinds.
+_PREPROCESSING_KINDS: dict[str, str] = {
+    "image": "convkit.data.preprocessing:Preprocessing",
+    "audio": "convkit.audio:AudioPreprocessing",
+    "textline": "convkit.ocr.preprocess:TextLinePreprocessing",  # height fixed, width kept
+    "detect-letterbox": "convkit.detect.preprocess:DetectPreprocessing",  # boxes mapped back
+}
+
+
+def register_preprocessing(kind: str, reference: str) -> None:
+    """Make a preprocessing ``kind`` loadable from model files ("module:Class")."""
+    _PREPROCESSING_KINDS[kind] = reference
+
+
 def preprocessing_from_dict(d: dict):
-    """Rebuild a model file's preprocessing: "image" here, "audio" in convkit.audio."""
+    """Rebuild a model file's preprocessing from its ``kind`` (see _PREPROCESSING_KINDS)."""
+    import importlib
+
     if not isinstance(d, dict) or "kind" not in d:
         raise DataError("a preprocessing must be a dict with a 'kind' key ('image' or 'audio')")
-    kind = d["kind"]
-    if kind == "image":
-        return Preprocessing.from_dict(d)
-    if kind == "audio":
-        from convkit.audio import AudioPreprocessing
-
-        return AudioPreprocessing.from_dict(d)
-    if kind == "textline":  # OCR: height normalised, width kept (convkit.ocr)
-        from convkit.ocr.preprocess import TextLinePreprocessing
-
-        return TextLinePreprocessing.from_dict(d)
-    if kind == "detect-letterbox":  # detection: letterboxed, boxes mapped back (convkit.detect)
-        from convkit.detect.preprocess import DetectPreprocessing
-
-        return DetectPreprocessing.from_dict(d)
-    raise DataError(f"unknown preprocessing kind {kind!r}; expected 'image' or 'audio'")
+    reference = _PREPROCESSING_KINDS.get(d["kind"])
+    if reference is None:
+        known = ", ".join(repr(kind) for kind in _PREPROCESSING_KINDS)
+        raise DataError(f"unknown preprocessing kind {d['kind']!r}; expected one of {known}")
+    module_name, class_name = reference.split(":")
+    return getattr(importlib.import_module(module_name), class_name).from_dict(d)
 
 
 def _per_channel(name: str, value, channels: int, presets: dict) -> tuple[float, ...]:

@@ -59,9 +59,10 @@ def list_images(folder: str | os.PathLike) -> list[str]:
 class ModelEmbedder:
     """Embeds image files with one model file and one of its layers.
 
-    Built on ``convkit.api.load``: the model's stored preprocessing decodes
-    each file and its default embedding layer is the API's, so an index
-    agrees with ``Model.embed`` vector for vector.
+    Built on ``convkit.inference.open_model`` (the shared inference engine): the model's
+    stored preprocessing decodes each file and the engine's ``embed_arrays``
+    pools and normalises, so an index agrees with ``Model.embed`` vector for
+    vector, on either runtime (ONNX Runtime serves the default layer).
     """
 
     def __init__(
@@ -70,11 +71,12 @@ class ModelEmbedder:
         layer: str | None = None,
         device: str = "cpu",
         pooling: str = "avg",
+        runtime: str = "auto",
     ):
-        from convkit.api import load
+        from convkit.inference import open_model
 
         self.model_path = str(Path(model_path).resolve())
-        self.model = load(model_path, device=device)
+        self.model = open_model(model_path, device=device, runtime=runtime)
         names = [item.name for item in self.model.spec.layers]
         if pooling not in POOLINGS:
             raise UsageError(f"pooling must be avg or flatten. Received: pooling={pooling!r}")
@@ -96,16 +98,7 @@ class ModelEmbedder:
 
     def embed_arrays(self, batch: np.ndarray) -> np.ndarray:
         """(N, C, H, W) float32 preprocessed inputs -> (N, D) float32 unit vectors."""
-        import torch
-
-        with torch.inference_mode():
-            inputs = torch.from_numpy(np.ascontiguousarray(batch)).to(self.model.device)
-            features = self.model.net.forward_layers(inputs, [self.layer])[self.layer]
-            if features.dim() == 4 and self.pooling == "avg":  # (N, C, H, W) -> (N, C)
-                features = features.mean(dim=(2, 3))
-            features = features.reshape(len(features), -1).float()  # (N, D)
-            features = torch.nn.functional.normalize(features, dim=1)
-        return features.cpu().numpy().astype(np.float32)
+        return self.model.embed_arrays(list(batch), self.layer, self.pooling, normalize=True)
 
     def embed_images(
         self, images, batch_size: int = DEFAULT_BATCH_SIZE, progress: bool = False

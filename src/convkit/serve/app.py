@@ -39,13 +39,16 @@ def create_app(
     model: str | Path | ModelView,
     index: str | Path | None = None,
     limits: UploadLimits | None = None,
+    runtime: str = "auto",
 ):
-    """Build the app for one model file (or an already loaded ModelView)."""
+    """Build the app for one model file (or an already loaded ModelView).
+
+    ``runtime`` (auto, onnx, torch) runs /predict; pictures always use torch."""
     from fastapi import FastAPI, File, Form, Request, UploadFile
     from fastapi.responses import FileResponse, JSONResponse, Response
     from fastapi.staticfiles import StaticFiles
 
-    view = model if isinstance(model, ModelView) else ModelView.from_file(model)
+    view = model if isinstance(model, ModelView) else ModelView.from_file(model, runtime)
     limits = limits or UploadLimits()
     searcher = None
     if index is not None:
@@ -117,7 +120,7 @@ def create_app(
 
         data = read_limited(file.file, limits)
         check_upload(data, view.input_kind, limits)
-        return predict_upload(view, data, view.prepare(data), k)
+        return predict_upload(view, data, k)
 
     @app.post("/featuremaps", summary="Activation-map grids per conv/pool layer, as base64 PNGs")
     def featuremaps(file: UploadFile = File(...), layers: str = Form("")) -> dict:

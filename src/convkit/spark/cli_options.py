@@ -79,6 +79,7 @@ def run_spark_predict(args) -> int:
         embeddings=args.embeddings,
         top_k=args.top,
         batch_size=args.batch_size,
+        runtime=getattr(args, "runtime", "auto"),
     )
     print(
         f"{summary['rows']} files -> {summary['out']} "

@@ -34,6 +34,7 @@ def predict_dataframe(
     session=None,
     spark_conf: dict[str, str] | None = None,
     progress: bool = True,
+    runtime: str = "auto",
 ) -> dict:
     """Predict every file under ``glob_or_folder`` and write ``out_parquet``.
 
@@ -52,7 +53,7 @@ def predict_dataframe(
     from convkit.spark.session import is_local_master, session_scope
     from convkit.spark.udfs import embed_udf, predict_udf
 
-    model = load(model_path)  # a bad model file fails here, before Spark starts
+    model = load(model_path, runtime="torch")  # a bad model file fails here, before Spark starts
     kind = model.loaded.preprocessing.get("kind", "image")
     extensions = AUDIO_EXTENSIONS if kind == "audio" else IMAGE_EXTENSIONS
     items = glob_or_folder if isinstance(glob_or_folder, list | tuple) else [glob_or_folder]
@@ -69,17 +70,18 @@ def predict_dataframe(
             session.sparkContext.addFile(model_ref)
         started = time.perf_counter()
         frame = read_files(session, sources, extensions)
-        frame = frame.withColumn("_pred", predict_udf(model_ref, top_k, batch_size)("content"))
-        columns = [
-            F.col("path"),
-            F.col("_pred.label").alias("label"),
-            F.col("_pred.probability").alias("probability"),
-        ]
-        if top_k > 1:
-            columns.append(F.col("_pred.top").alias("top"))
+        frame = frame.withColumn(
+            "_pred", predict_udf(model_ref, top_k, batch_size, runtime)("content")
+        )
+        # The task's own fields (label/probability/top, boxes, text/confidence…).
+        shown = [f for f in model.task.spark_fields() if f != "error" and (f != "top" or top_k > 1)]
+        columns = [F.col("path"), *(F.col(f"_pred.{name}").alias(name) for name in shown)]
         if embeddings:
             frame = frame.withColumn(
-                "_embed", embed_udf(model_ref, layer=layer, batch_size=batch_size)("content")
+                "_embed",
+                embed_udf(model_ref, layer=layer, batch_size=batch_size, runtime=runtime)(
+                    "content"
+                ),
             )
             columns.append(F.col("_embed.embedding").alias("embedding"))
         columns.append(F.col("_pred.error").alias("error"))

@@ -6,11 +6,15 @@
     df.select("path", "pred.label", "pred.probability", "pred.error")
 
 Each UDF is an iterator-of-batches pandas UDF: Spark hands it Arrow batches of
-rows, it decodes and preprocesses each image with the model's own
-preprocessing, and runs the network on stacks of ``batch_size`` images. The
-model is loaded once per Python worker process and kept while Spark reuses
-that worker (``spark.python.worker.reuse``, on by default), so a job over many
-partitions loads it once per executor core, not once per batch.
+rows, and each batch goes through ``convkit.inference.InferenceModel`` — the
+engine every other front end uses — so a row gets the same prediction as
+`convkit predict` gives for the file. The output column is typed by the
+model's task (``Task.spark_type``): classify ``label, probability, top``;
+detect ``label, probability, boxes, width, height``; ocr ``text,
+confidence``; every one ends in ``error``. The model is loaded once per
+Python worker process and kept while Spark reuses that worker
+(``spark.python.worker.reuse``, on by default), so a job over many partitions
+loads it once per executor core, not once per batch.
 
 A row whose bytes cannot be decoded gets nulls and a one-line ``error``; the
 job goes on.
@@ -24,35 +28,46 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-PREDICT_TYPE = (
-    "struct<label:string, probability:double, "
-    "top:array<struct<label:string, index:int, probability:double>>, error:string>"
-)
 EMBED_TYPE = "struct<embedding:array<float>, error:string>"
 
-# Models loaded in this Python worker: (resolved path, mtime) -> convkit.api.Model.
-_MODELS: dict[tuple[str, float], object] = {}
+# Models loaded in this Python worker: (resolved path, mtime, runtime) -> InferenceModel.
+_MODELS: dict[tuple[str, float, str], object] = {}
 _MODELS_LOCK = threading.Lock()
 
 
-def predict_udf(model_path: str | os.PathLike, top_k: int = 1, batch_size: int = 64):
-    """A pandas UDF: image bytes -> struct(label, probability, top, error).
+def prediction_type(model_path) -> str:
+    """The Spark SQL type of ``model_path``'s predictions (read on the driver)."""
+    from convkit.modelfile import read_document
+    from convkit.tasks import task_from_dict
 
-    ``top`` lists the ``top_k`` best labels with their index and probability.
-    ``model_path`` must be readable where the executors run (a shared path),
-    or shipped with ``spark.sparkContext.addFile(model_path)``.
+    document, _ = read_document(resolve_model_path(str(model_path)))
+    return task_from_dict(document["task"]).spark_type
+
+
+def predict_udf(
+    model_path: str | os.PathLike, top_k: int = 1, batch_size: int = 64, runtime: str = "auto"
+):
+    """A pandas UDF: image bytes -> the task's prediction struct (see ``Task.spark_type``).
+
+    For a classifier ``top`` lists the ``top_k`` best labels with their index and
+    probability. ``model_path`` must be readable where the executors run (a
+    shared path), or shipped with ``spark.sparkContext.addFile(model_path)``.
+    ``runtime``: auto (ONNX Runtime when the model exports), onnx or torch.
     """
     import pandas as pd
     from pyspark.sql.functions import pandas_udf
 
+    from convkit.inference.engine import check_runtime
+
     path = str(model_path)
     _check_positive("top_k", top_k)
     _check_positive("batch_size", batch_size)
+    check_runtime(runtime)
 
-    @pandas_udf(PREDICT_TYPE)
+    @pandas_udf(prediction_type(path))
     def convkit_predict(batches: Iterator[pd.Series]) -> Iterator[pd.DataFrame]:
         for contents in batches:
-            yield predict_frame(path, contents, top_k, batch_size)
+            yield predict_frame(path, contents, top_k, batch_size, runtime)
 
     return convkit_predict
 
@@ -62,6 +77,7 @@ def embed_udf(
     layer: str | None = None,
     batch_size: int = 64,
     normalize: bool = True,
+    runtime: str = "auto",
 ):
     """A pandas UDF: image bytes -> struct(embedding array<float>, error).
 
@@ -78,103 +94,80 @@ def embed_udf(
     @pandas_udf(EMBED_TYPE)
     def convkit_embed(batches: Iterator[pd.Series]) -> Iterator[pd.DataFrame]:
         for contents in batches:
-            yield embed_frame(path, contents, layer, batch_size, normalize)
+            yield embed_frame(path, contents, layer, batch_size, normalize, runtime)
 
     return convkit_embed
 
 
 # -- what runs on the executors (plain functions: testable without Spark) ------------
-def predict_frame(model_path: str, contents, top_k: int, batch_size: int):
-    """pandas Series of bytes -> DataFrame with the PREDICT_TYPE fields, row for row."""
+def predict_frame(model_path: str, contents, top_k: int, batch_size: int, runtime: str = "auto"):
+    """pandas Series of bytes -> DataFrame with the task's prediction fields, row for row."""
     import pandas as pd
 
-    model = cached_model(model_path)
-    arrays, errors = prepare_rows(model, contents)
-    readable = [i for i, array in enumerate(arrays) if array is not None]
-    rows = [{"label": None, "probability": None, "top": None, "error": e} for e in errors]
+    model = cached_model(model_path, runtime)
+    task = model.task
+    fields = task.spark_fields()
+    prepared, errors = prepare_rows(model, contents)
+    readable = [i for i, item in enumerate(prepared) if item is not None]
+    empty = dict.fromkeys(fields)
+    rows = [{**empty, "error": error} for error in errors]
     for start in range(0, len(readable), batch_size):
         chunk = readable[start : start + batch_size]
-        decoded = model.task.decode(model._forward([arrays[i] for i in chunk]), top_k=top_k)
+        decoded = model.predict_prepared([prepared[i] for i in chunk], top_k=top_k)
         for i, prediction in zip(chunk, decoded, strict=True):
-            rows[i] = {
-                "label": prediction["label"],
-                "probability": float(prediction["probability"]),
-                "top": [
-                    {"label": t["label"], "index": int(t["index"]), "probability": t["probability"]}
-                    for t in prediction["top"]
-                ],
-                "error": None,
-            }
-    return pd.DataFrame(rows, columns=["label", "probability", "top", "error"])
+            rows[i] = task.spark_row(prediction)
+    return pd.DataFrame(rows, columns=fields)
 
 
-def embed_frame(model_path: str, contents, layer, batch_size: int, normalize: bool):
+def embed_frame(
+    model_path: str, contents, layer, batch_size: int, normalize: bool, runtime: str = "auto"
+):
     """pandas Series of bytes -> DataFrame(embedding, error), row for row."""
     import pandas as pd
 
-    model = cached_model(model_path)
-    arrays, errors = prepare_rows(model, contents)
-    readable = [i for i, array in enumerate(arrays) if array is not None]
-    embeddings: list = [None] * len(arrays)
-    layer = layer or model.embedding_layer()
+    model = cached_model(model_path, runtime)
+    prepared, errors = prepare_rows(model, contents)
+    readable = [i for i, item in enumerate(prepared) if item is not None]
+    embeddings: list = [None] * len(prepared)
     for start in range(0, len(readable), batch_size):
         chunk = readable[start : start + batch_size]
-        vectors = embed_prepared(model, [arrays[i] for i in chunk], layer, normalize)
+        arrays = [prepared[i][0] for i in chunk]
+        vectors = model.embed_arrays(arrays, layer, normalize=normalize)  # (R, D)
         for i, vector in zip(chunk, vectors, strict=True):
             embeddings[i] = vector.tolist()
     return pd.DataFrame({"embedding": embeddings, "error": errors})
 
 
-def embed_prepared(model, arrays: list, layer: str, normalize: bool):
-    """(R, D) float32 embeddings of already-preprocessed (C, H, W) arrays.
-
-    The same reduction as ``convkit.api.Model.embed`` (which starts from files
-    or raw images): feature maps are averaged over H and W, then L2-normalised.
-    """
-    import torch
-
-    features = model._forward(arrays, layer).float()  # (R, C, H, W) or (R, D)
-    if features.dim() == 4:
-        features = features.mean(dim=(2, 3))
-    features = features.flatten(1)
-    if normalize:
-        features = torch.nn.functional.normalize(features, dim=1)
-    return features.cpu().numpy()
-
-
 def prepare_rows(model, contents) -> tuple[list, list]:
-    """Decode + preprocess each row: (C, H, W) arrays (None when unreadable) and errors."""
-    from convkit.errors import ConvkitError
+    """Decode + preprocess each row: (array, info) pairs (None when unreadable) and errors."""
+    from convkit.inference.engine import describe_error
 
-    arrays, errors = [], []
+    prepared, errors = [], []
     for content in contents:
         if content is None:
-            arrays.append(None)
+            prepared.append(None)
             errors.append("no image bytes (null content)")
             continue
         try:
-            arrays.append(model.prepare(bytes(content)))  # (C, H, W) float32
+            prepared.append(model.prepare_with_info(bytes(content)))  # ((C, H, W), info)
             errors.append(None)
-        except ConvkitError as error:
-            arrays.append(None)
-            errors.append(str(error).splitlines()[0])
-        except Exception as error:  # OpenCV on bytes it cannot parse, or a bad array
-            arrays.append(None)
-            errors.append(f"unreadable image: {type(error).__name__}: {error}".splitlines()[0])
-    return arrays, errors
+        except Exception as error:  # a bad row (OpenCV on bytes it cannot parse…) is its own
+            prepared.append(None)
+            errors.append(describe_error(error))
+    return prepared, errors
 
 
-def cached_model(model_path: str):
+def cached_model(model_path: str, runtime: str = "auto"):
     """The model at ``model_path``, loaded once per Python worker process."""
     resolved = resolve_model_path(model_path)
-    key = (str(resolved), resolved.stat().st_mtime)
+    key = (str(resolved), resolved.stat().st_mtime, runtime)
     with _MODELS_LOCK:
         model = _MODELS.get(key)
         if model is None:
-            from convkit.api import load
+            from convkit.inference import open_model
 
             _limit_threads_to_task()
-            model = load(resolved)
+            model = open_model(resolved, runtime=runtime)
             _MODELS.clear()  # one model per worker: a new version replaces the old
             _MODELS[key] = model
     return model

@@ -50,10 +50,106 @@ class Task(ABC):
         """Move a batch's targets to the device (tasks with structured targets override)."""
         return targets.to(device, non_blocking=True)
 
-    # -- prediction -----------------------------------------------------------
+    #: metrics where a smaller value is better (``--monitor`` keeps the lowest);
+    #: any name containing "loss" or "error" is lower-is-better too
+    lower_is_better: ClassVar[tuple[str, ...]] = ("loss",)
+
+    def metric_mode(self, metric: str) -> str:
+        """ "min" or "max": which way ``metric`` improves (what ``--monitor`` keeps)."""
+        if metric == self.monitor:
+            return self.monitor_mode
+        name = metric.removeprefix("val_").removeprefix("train_")
+        if name in self.lower_is_better or "loss" in name or "error" in name:
+            return "min"
+        return "max"
+
+    # -- prediction ---------------------------------------------------------------
+    def prepare_input(self, preprocessing, item) -> tuple[Any, Any]:
+        """One input (path, bytes or decoded HxWxC array) -> ((C, H, W) float32, info).
+
+        ``info`` records what preparing did to this item (or None) and is
+        handed back to ``decode``: a task whose answers live in the input's
+        own coordinates (boxes) or extent (text width) needs it.
+        """
+        import numpy as np
+
+        if isinstance(item, np.ndarray):
+            return preprocessing.apply(item), None
+        return preprocessing.load(item), None
+
+    def collate(self, arrays: list):
+        """Prepared (C, H, W) arrays -> one (N, C, H, W) float32 batch."""
+        import numpy as np
+
+        return np.stack(arrays)
+
     @abstractmethod
-    def decode(self, output, top_k: int = 5) -> list[dict[str, Any]]:
-        """JSON-ready predictions, one dict per example of the batch."""
+    def decode(self, output, top_k: int = 5, infos: list | None = None) -> list[dict[str, Any]]:
+        """JSON-ready predictions, one dict per example of the batch.
+
+        Field vocabulary shared by every task: ``label``, ``probability``,
+        ``top`` (classify), ``boxes`` (detect), ``text``, ``confidence`` (ocr).
+        """
+
+    def check_options(self, **options) -> None:
+        """Raise UsageError for a bad decode option (e.g. ``--conf 2``) before any input is read."""
+        unknown = [name for name, value in options.items() if value is not None]
+        if unknown:
+            from convkit.errors import UsageError
+
+            raise UsageError(f"{self.kind} models take no option {', '.join(unknown)}")
+
+    def text_lines(self, path: str, prediction: dict, top_k: int = 1) -> list[str]:
+        """Plain-text lines for one prediction (``convkit predict`` without --json)."""
+        if top_k == 1:
+            return [f"{path}\t{prediction['label']}\t{prediction['probability']:.4f}"]
+        ranked = "  ".join(f"{t['label']} {t['probability']:.4f}" for t in prediction["top"])
+        return [f"{path}\t{ranked}"]
+
+    def server_answer(self, prediction: dict) -> dict:
+        """What the server's /predict returns for one prediction: the same fields, plus kind."""
+        return {"kind": self.kind, **prediction}
+
+    #: Spark SQL type of a prediction column (a struct ending in ``error``)
+    spark_type: ClassVar[str] = "struct<error:string>"
+
+    def spark_row(self, prediction: dict) -> dict:
+        """One prediction as a row of ``spark_type`` (plain Python values)."""
+        return {"error": None}
+
+    def spark_fields(self) -> list[str]:
+        """Field names of ``spark_type``, in order."""
+        from convkit.tasks.spark_types import struct_fields
+
+        return struct_fields(self.spark_type)
+
+    # -- export -------------------------------------------------------------------------
+    def export_input_sizes(self, spec) -> list[tuple[int, int]]:
+        """(height, width) sizes an exported graph is checked at (the spec's own by default)."""
+        return [(spec.input.height, spec.input.width)]
+
+    def dynamic_input_axes(self) -> dict[int, str]:
+        """Input axes besides the batch that vary at prediction time (e.g. a text line's width)."""
+        return {}
+
+    # -- reports and data questions the front ends ask -----------------------------------
+    def evaluate(self, model, data, **kwargs) -> dict:
+        """The task's report on ``data`` (``convkit evaluate``)."""
+        from convkit.errors import UsageError
+
+        raise UsageError(f"`convkit evaluate` does not handle {self.kind} models yet")
+
+    def has_test_split(self, path: str, options: dict | None = None) -> bool | None:
+        """Whether ``path`` has a held-out test split of its own; None: the generic rules decide."""
+        return None
+
+    def balance_classes(self, targets) -> None:
+        """Weight the loss against class imbalance (``--balance-classes``); a no-op by default."""
+        return None  # tasks without class labels have nothing to balance
+
+    def summary_line(self, report: dict) -> str:
+        """One line for ``convkit train`` about a test-split report of this task."""
+        return ", ".join(f"{key} {value}" for key, value in report.items() if _scalar(value))
 
     # -- data ---------------------------------------------------------------------
     @abstractmethod
@@ -76,3 +172,7 @@ class Task(ABC):
     @abstractmethod
     def from_dict(cls, data: dict[str, Any]) -> Task:
         """Rebuild the task stored in a model file."""
+
+
+def _scalar(value) -> bool:
+    return isinstance(value, int | float | str) and not isinstance(value, bool)

@@ -141,7 +141,8 @@ class ClassifyTask(Task):
             return output
         return torch.softmax(output.float(), dim=1)
 
-    def decode(self, output, top_k: int = 5) -> list[dict[str, Any]]:
+    def decode(self, output, top_k: int = 5, infos: list | None = None) -> list[dict[str, Any]]:
+        """[{"label", "probability", "top": [{label, index, probability}]}] per example."""
         probabilities = self.probabilities(output.detach()).cpu()
         k = min(top_k, self.num_classes)
         values, indices = probabilities.topk(k, dim=1)
@@ -155,6 +156,30 @@ class ClassifyTask(Task):
                 {"label": top[0]["label"], "probability": top[0]["probability"], "top": top}
             )
         return results
+
+    spark_type: ClassVar[str] = (
+        "struct<label:string, probability:double, "
+        "top:array<struct<label:string, index:int, probability:double>>, error:string>"
+    )
+
+    def spark_row(self, prediction: dict) -> dict:
+        return {
+            "label": prediction["label"],
+            "probability": float(prediction["probability"]),
+            "top": [
+                {
+                    "label": t["label"],
+                    "index": int(t["index"]),
+                    "probability": float(t["probability"]),
+                }
+                for t in prediction["top"]
+            ],
+            "error": None,
+        }
+
+    def summary_line(self, report: dict) -> str:
+        line = f"accuracy {report['accuracy']:.2%} on {report['examples']} examples"
+        return line + (f", top-5 {report['top5']:.2%}" if "top5" in report else "")
 
     # -- data -----------------------------------------------------------------------
     def open_data(self, path: str, split: str = "train", options: dict | None = None):

@@ -3,15 +3,15 @@
 The network ends in a ``yolo_output`` layer (a YOLOv2-style head with
 anchors). The loss, decoding, NMS and mAP live in ``convkit.detect``; this
 class plugs them into the Task interface the trainer and model file use.
-Predictions are in network-input pixels; ``convkit.detect.predict`` maps
-them back to each photo's own pixels.
+``prepare_input`` records each photo's letterbox, so ``decode`` returns
+boxes in the photo's own pixels whichever front end asks.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from convkit.errors import DataError, SpecError
+from convkit.errors import DataError, SpecError, UsageError
 from convkit.tasks.base import Metrics, Task
 
 # Detections below this confidence are too weak to matter for mAP but would
@@ -148,26 +148,44 @@ class DetectTask(Task):
             max_detections=self.max_detections, image_size=self.input_size,
         )  # fmt: skip
 
-    def decode(
-        self, output, top_k: int = 5, conf_threshold=None, iou_threshold=None
-    ) -> list[dict[str, Any]]:
-        """One dict per image: ``detections`` = [{label, index, confidence, box}] in input pixels.
+    def prepare_input(self, preprocessing, item):
+        """Letterbox one photo; ``info`` keeps the letterbox and the photo's size for decode."""
+        import numpy as np
 
-        ``label``/``probability``/``top`` name the most confident objects, so
-        front ends written for classifiers (``convkit predict``) show something
-        sensible; ``convkit detect`` maps boxes back to each photo's pixels.
+        image = item if isinstance(item, np.ndarray) else preprocessing.read(item)  # (H, W, C)
+        if image.ndim == 2:
+            image = image[:, :, None]
+        array, _, box_map = preprocessing.fit(image)
+        return array, {"letterbox": box_map, "size": (image.shape[1], image.shape[0])}
+
+    def decode(
+        self, output, top_k: int = 5, infos: list | None = None,
+        conf_threshold: float | None = None, iou_threshold: float | None = None,
+    ) -> list[dict[str, Any]]:  # fmt: skip
+        """One dict per image: ``boxes`` = [{label, index, confidence, box x1,y1,x2,y2}].
+
+        With ``infos`` (from ``prepare_input``) boxes are in each photo's own
+        pixels, clipped to it, and ``width``/``height`` are the photo's; without,
+        in network-input pixels. ``label``/``probability``/``top`` name the most
+        confident objects, so a classifier's view of the answer is sensible too.
         """
+        self.check_options(conf_threshold, iou_threshold)
+        found = self.detect(output, conf_threshold, iou_threshold)
+        infos = infos if infos is not None else [None] * len(found)
         results = []
-        for boxes, scores, labels in self.detect(output, conf_threshold, iou_threshold):
+        for (boxes, scores, labels), info in zip(found, infos, strict=True):
+            boxes = boxes.cpu().numpy()
+            width, height = self.input_size
+            if info is not None:
+                width, height = info["size"]
+                boxes = info["letterbox"].to_original(boxes)
+                boxes[:, 0::2] = boxes[:, 0::2].clip(0, width)
+                boxes[:, 1::2] = boxes[:, 1::2].clip(0, height)
             detections = [
-                {
-                    "label": self.labels[k],
-                    "index": k,
-                    "confidence": round(s, 6),
-                    "box": [round(v, 2) for v in box],
-                }
+                {"label": self.labels[k], "index": k, "confidence": round(s, 6),
+                 "box": [round(v, 2) for v in box]}
                 for box, s, k in zip(boxes.tolist(), scores.tolist(), labels.tolist(), strict=True)
-            ]
+            ]  # fmt: skip
             top = [
                 {"label": d["label"], "index": d["index"], "probability": d["confidence"]}
                 for d in detections[:top_k]
@@ -175,10 +193,46 @@ class DetectTask(Task):
             results.append({
                 "label": top[0]["label"] if top else None,
                 "probability": top[0]["probability"] if top else 0.0,
-                "top": top,
-                "detections": detections,
+                "top": top, "boxes": detections, "width": int(width), "height": int(height),
             })  # fmt: skip
         return results
+
+    def check_options(self, conf_threshold=None, iou_threshold=None) -> None:
+        for name, value in (("--conf", conf_threshold), ("--iou", iou_threshold)):
+            if value is not None and not 0.0 <= value <= 1.0:
+                raise UsageError(f"{name} must be in [0, 1]. Received: {value}")
+
+    def text_lines(self, path: str, prediction: dict, top_k: int = 1) -> list[str]:
+        """One line per box: path, label, confidence, x1,y1,x2,y2 in the photo's pixels."""
+        if not prediction["boxes"]:
+            return [f"{path}\t(nothing found)"]
+        return [
+            f"{path}\t{d['label']}\t{d['confidence']:.3f}\t"
+            + ",".join(f"{v:.1f}" for v in d["box"])
+            for d in prediction["boxes"]
+        ]
+
+    spark_type: ClassVar[str] = (
+        "struct<label:string, probability:double, boxes:array<struct<label:string, index:int, "
+        "confidence:double, box:array<double>>>, width:int, height:int, error:string>"
+    )
+
+    def spark_row(self, prediction: dict) -> dict:
+        return {
+            "label": prediction["label"], "probability": float(prediction["probability"]),
+            "boxes": [
+                {"label": d["label"], "index": int(d["index"]),
+                 "confidence": float(d["confidence"]), "box": [float(v) for v in d["box"]]}
+                for d in prediction["boxes"]
+            ],
+            "width": int(prediction["width"]), "height": int(prediction["height"]), "error": None,
+        }  # fmt: skip
+
+    def summary_line(self, report: dict) -> str:
+        return (
+            f"mAP@0.5 {report['map50']:.3f}, mAP@[0.5:0.95] {report['map']:.3f} "
+            f"on {report['images']} images"
+        )
 
     # -- data ---------------------------------------------------------------
     def open_data(self, path: str, split: str = "train", options: dict | None = None):

@@ -75,6 +75,7 @@ class OcrTask(Task):
     kind: ClassVar[str] = "ocr"
     monitor: ClassVar[str] = "cer"
     monitor_mode: ClassVar[str] = "min"
+    lower_is_better: ClassVar[tuple[str, ...]] = ("loss", "cer", "wer")
 
     def __init__(
         self,
@@ -133,11 +134,73 @@ class OcrTask(Task):
         return targets.to(device, non_blocking=True)
 
     # -- prediction ---------------------------------------------------------------------
-    def decode(self, output, top_k: int = 5, beam: int | None = None) -> list[dict[str, Any]]:
-        """[{"text", "confidence"}] per line; ``beam`` > 1 runs the beam search."""
+    def prepare_input(self, preprocessing, item):
+        """Scale one line to the reader's height; ``info`` keeps its true width for decode."""
+        array, _ = super().prepare_input(preprocessing, item)
+        return array, {"width": int(array.shape[2])}
+
+    def collate(self, arrays: list):
+        """Lines of different widths -> one batch padded to the widest (see ocr.preprocess)."""
+        from convkit.ocr.preprocess import pad_batch
+
+        return pad_batch(arrays)[0]  # (N, C, H, W_max)
+
+    def decode(
+        self, output, top_k: int = 5, infos: list | None = None, beam: int | None = None
+    ) -> list[dict[str, Any]]:
+        """[{"text", "confidence"}] per line; ``beam`` > 1 runs the beam search.
+
+        With ``infos`` (from ``prepare_input``) each line is read over the steps
+        its own width covers, so padding a batch never changes a reading.
+        """
+        import torch
+
         from convkit.ocr.decoding import decode_lines
 
-        return decode_lines(output, self.alphabet, beam=self.beam if beam is None else beam)
+        self.check_options(beam)
+        beam = self.beam if beam is None else int(beam)
+        logits = output.detach().float().cpu()  # (N, T, K)
+        if infos is None:
+            return decode_lines(logits, self.alphabet, beam=beam)
+        widths = torch.tensor([info["width"] for info in infos])
+        steps = self.step_lengths(widths, logits.shape[1]).tolist()
+        results = []
+        for line, length in zip(logits, steps, strict=True):
+            results += decode_lines(line[None, :length], self.alphabet, beam=beam)
+        return results
+
+    def check_options(self, beam=None) -> None:
+        from convkit.errors import UsageError
+
+        if beam is not None and int(beam) < 1:
+            raise UsageError(f"`--beam` must be at least 1. Received: --beam {beam}")
+
+    def text_lines(self, path: str, prediction: dict, top_k: int = 1) -> list[str]:
+        return [f"{path}\t{prediction['text']}\t{prediction['confidence']:.4f}"]
+
+    spark_type: ClassVar[str] = "struct<text:string, confidence:double, error:string>"
+
+    def spark_row(self, prediction: dict) -> dict:
+        return {
+            "text": prediction["text"],
+            "confidence": float(prediction["confidence"]),
+            "error": None,
+        }
+
+    def summary_line(self, report: dict) -> str:
+        return (
+            f"CER {report['cer']:.2%}, WER {report['wer']:.2%}, exact "
+            f"{report['exact_match']:.2%} on {report['lines']} lines"
+        )
+
+    # -- export --------------------------------------------------------------------------
+    def export_input_sizes(self, spec) -> list[tuple[int, int]]:
+        """The spec's width and a longer line: the exported reader must take any width."""
+        width = spec.input.width
+        return [(spec.input.height, width), (spec.input.height, width + 4 * max(width // 8, 1))]
+
+    def dynamic_input_axes(self) -> dict[int, str]:
+        return {3: "width"}
 
     def evaluate(self, model, data, **kwargs) -> dict:
         """CER, WER, exact match and misread lines on ``data`` (for `convkit evaluate`)."""

@@ -74,11 +74,7 @@ class Trainer:
         self.epoch = 0
         self.should_stop = False
         self.monitor = config.monitor or task.monitor
-        self.monitor_mode = (
-            task.monitor_mode
-            if config.monitor in (None, task.monitor)
-            else ("min" if "loss" in self.monitor or "error" in self.monitor else "max")
-        )
+        self.monitor_mode = task.metric_mode(self.monitor)  # e.g. wer: lowest is best
         self.last_val_metrics = None  # the last validation accumulator (confusion matrix…)
 
     # ------------------------------------------------------------------

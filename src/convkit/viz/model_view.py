@@ -59,30 +59,41 @@ class ModelView:
     metadata: dict = field(default_factory=dict)
     source: str = ""
 
+    engine: Any = None  # convkit.inference.InferenceModel: what /predict runs through
+    _batcher: Any = field(default=None, repr=False)
+
     # -- loading ---------------------------------------------------------
     @classmethod
-    def from_file(cls, path: str | Path) -> ModelView:
-        """Load a ``.convkit`` model file; a missing or foreign file is a ModelFileError."""
-        from convkit.modelfile import load_model
+    def from_file(cls, path: str | Path, runtime: str = "auto") -> ModelView:
+        """Load a ``.convkit`` model file; a missing or foreign file is a ModelFileError.
+
+        Predictions go through the shared engine (``runtime``: auto, onnx or
+        torch); pictures (feature maps, filters, Grad-CAM) use its torch network.
+        """
+        from convkit.inference import open_model
 
         path = Path(path)
         if not path.is_file():
             raise ModelFileError(f"model file not found: {path} (train one with `convkit train`)")
-        model = load_model(path)
-        preprocessing = getattr(model, "preprocessing", None)
-        if isinstance(preprocessing, dict):
-            from convkit.data import preprocessing_from_dict
-
-            preprocessing = preprocessing_from_dict(preprocessing)
+        engine = open_model(path, runtime=runtime)
         view = cls(
-            net=model.net,
-            task=getattr(model, "task", None),
-            preprocessing=preprocessing,
-            metadata=dict(getattr(model, "metadata", None) or {}),
+            net=engine.require_net("feature maps and Grad-CAM"),
+            task=engine.task,
+            preprocessing=engine.preprocessing,
+            metadata=dict(engine.metadata or {}),
             source=str(path),
+            engine=engine,
         )
         view.net.eval()
         return view
+
+    def batcher(self):
+        """The engine behind a MicroBatcher: concurrent /predict calls share forward passes."""
+        if self._batcher is None:
+            from convkit.inference.batcher import MicroBatcher
+
+            self._batcher = MicroBatcher(self.engine)
+        return self._batcher
 
     # -- what the model is -------------------------------------------------
     @property
@@ -177,7 +188,8 @@ class ModelView:
         if is_volume(expected):
             want = (expected.channels, expected.height, expected.width)
             got = tuple(array.shape)
-            if self.input_kind == "textline":  # text lines keep their own width
+            free = set(self.task.dynamic_input_axes()) if self.task is not None else set()
+            if 3 in free:  # e.g. text lines keep their own width
                 got, want = got[:2], want[:2]
             if got != want:
                 raise DataError(
@@ -215,28 +227,6 @@ class ModelView:
 
         with torch.inference_mode():
             return self.net(x)
-
-    def top_k(self, x: Any, k: int = 5) -> list[dict]:
-        """The k most likely labels of a classifier with their probabilities, best first."""
-        import torch
-
-        if k < 1:
-            raise UsageError(f"top-k must be at least 1. Received: k={k}")
-        logits = self.scores(x)
-        if logits.ndim != 2:
-            raise UsageError(f"top-k needs a classifier; this model's task is {self.kind!r}")
-        probabilities = torch.softmax(logits.float(), dim=1)[0]  # (classes,)
-        k = min(k, probabilities.numel())
-        values, indices = probabilities.topk(k)
-        labels = self.labels
-        return [
-            {
-                "index": int(i),
-                "label": labels[int(i)] if int(i) < len(labels) else str(int(i)),
-                "score": float(v),
-            }
-            for v, i in zip(values.tolist(), indices.tolist(), strict=True)
-        ]
 
     def class_index(self, wanted: str | int | None, x: Any) -> int:
         """Resolve ``--class`` (a label or an index); None means the predicted class."""

@@ -41,11 +41,11 @@ function showLabels(top) {
     const fill = document.createElement("span");
     fill.className = "fill";
     fill.style.display = "block";
-    fill.style.width = `${(entry.score * 100).toFixed(1)}%`;
+    fill.style.width = `${(entry.probability * 100).toFixed(1)}%`;
     track.append(fill);
     const score = document.createElement("span");
     score.className = "score";
-    score.textContent = `${(entry.score * 100).toFixed(1)}%`;
+    score.textContent = `${(entry.probability * 100).toFixed(1)}%`;
     item.append(name, track, score);
     list.append(item);
   }

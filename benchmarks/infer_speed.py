@@ -1,0 +1,210 @@
+"""Inference speed: ONNX Runtime vs eager PyTorch, and `convkit predict` vs a hand-written loop.
+
+Part 1 (forward pass, same module, same input, one run): convkit's torch
+runtime (``ConvNet`` under ``inference_mode``, what every front end ran before
+the ONNX runtime) against ONNX Runtime on the graph `convkit export` writes,
+for LeNet at batch 1 and 64 and ResNet-18 224x224 at batch 1 and 64. Each
+figure is the median of ``--repeats`` timed calls after a warm-up; max |diff|
+of the outputs is printed beside.
+
+Part 2 (end to end): `convkit predict MODEL folder/ --json` on N MNIST PNGs in
+a subprocess, for both runtimes, against the loop a user could write by hand
+(``cv2.imread`` + normalise + ONNX Runtime at batch 64) in this process.
+Start-up is measured as the same command on one image; images/s after
+start-up = (N - 1) / (wall(N) - wall(1)).
+
+    python benchmarks/infer_speed.py                 # all of it (a few minutes on 2 cores)
+    python benchmarks/infer_speed.py --images 2000 --repeats 5 --skip-resnet
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+MNIST = REPO.parent / "shared" / "data" / "mnist"
+
+
+def save_random_model(spec_path: Path, out: Path, labels: list[str] | None = None) -> Path:
+    """The spec built with random weights and its default preprocessing, saved as a model file."""
+    import torch
+
+    from convkit.build import build
+    from convkit.modelfile import save_model
+    from convkit.spec import load_spec
+    from convkit.tasks import task_for_spec
+
+    torch.manual_seed(0)
+    spec = load_spec(spec_path)
+    task = task_for_spec(spec)
+    if labels is not None:
+        task.labels = labels
+    preprocessing = task.default_preprocessing(spec, None, {})
+    save_model(out, build(spec).eval(), task=task, preprocessing=preprocessing.to_dict())
+    return out
+
+
+def median_seconds(function, repeats: int) -> float:
+    function()  # warm-up: allocations, kernel choice
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def forward_pass(model_path: Path, batch: int, repeats: int) -> dict:
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+
+    from convkit.inference.onnx_cache import cached_graph
+    from convkit.modelfile import load_model
+
+    loaded = load_model(model_path)
+    spec = loaded.spec.input
+    x = np.random.default_rng(0).standard_normal(
+        (batch, spec.channels, spec.height, spec.width), dtype=np.float32
+    )
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()
+    session = ort.InferenceSession(
+        str(cached_graph(loaded)), options, providers=["CPUExecutionProvider"]
+    )
+    tensor = torch.from_numpy(x)
+
+    def eager():
+        with torch.inference_mode():
+            return loaded.net(tensor)
+
+    def onnx():
+        return session.run(["output"], {"input": x})[0]
+
+    diff = float(np.abs(eager().numpy() - onnx()).max())
+    eager_s, onnx_s = median_seconds(eager, repeats), median_seconds(onnx, repeats)
+    return {
+        "batch": batch,
+        "eager_ms": round(eager_s * 1000, 3),
+        "onnx_ms": round(onnx_s * 1000, 3),
+        "ratio": round(onnx_s / eager_s, 3),
+        "max_abs_diff": diff,
+    }
+
+
+def write_mnist_pngs(folder: Path, count: int) -> list[Path]:
+    import cv2
+
+    from convkit.data import open_image_dataset
+
+    folder.mkdir(parents=True, exist_ok=True)
+    dataset = open_image_dataset(str(MNIST))
+    paths = []
+    for i in range(count):
+        image, _ = dataset.load(i % len(dataset))
+        path = folder / f"{i:05d}.png"
+        cv2.imwrite(str(path), image)
+        paths.append(path)
+    return paths
+
+
+def predict_wall(model: Path, target: Path, runtime: str) -> float:
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    command = [sys.executable, "-m", "convkit", "predict", str(model), str(target), "--json"]
+    started = time.perf_counter()
+    subprocess.run([*command, "--runtime", runtime], check=True, env=env, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def hand_written_loop(model: Path, paths: list[Path], batch: int = 64) -> float:
+    """Images/s of cv2.imread + normalise + ONNX Runtime, the loop a user would write."""
+    import cv2
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+
+    from convkit.inference.onnx_cache import cached_graph
+    from convkit.modelfile import load_model
+
+    loaded = load_model(model)
+    mean = np.float32(loaded.preprocessing["mean"][0])
+    std = np.float32(loaded.preprocessing["std"][0])
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()
+    session = ort.InferenceSession(
+        str(cached_graph(loaded)), options, providers=["CPUExecutionProvider"]
+    )
+    started = time.perf_counter()
+    labels = []
+    for start in range(0, len(paths), batch):
+        images = [cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) for p in paths[start : start + batch]]
+        x = (np.stack(images)[:, None].astype(np.float32) / 255.0 - mean) / std  # (N, 1, 28, 28)
+        labels += session.run(["output"], {"input": x})[0].argmax(1).tolist()
+    return len(paths) / (time.perf_counter() - started)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--repeats", type=int, default=10, help="timed calls per forward figure")
+    parser.add_argument("--images", type=int, default=10000, help="MNIST PNGs for part 2")
+    parser.add_argument("--skip-resnet", action="store_true", help="LeNet only in part 1")
+    parser.add_argument("--skip-predict", action="store_true", help="part 1 only")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="infer_speed_") as tmp:
+        root = Path(tmp)
+        os.environ.setdefault("CONVKIT_CACHE_DIR", str(root / "cache"))
+        lenet = save_random_model(REPO / "examples" / "lenet.yaml", root / "lenet.convkit")
+        results: dict = {"forward": {"lenet": []}}
+        for batch in (1, 64):
+            results["forward"]["lenet"].append(forward_pass(lenet, batch, args.repeats))
+        if not args.skip_resnet:
+            resnet = save_random_model(
+                REPO / "examples" / "resnet18.yaml", root / "resnet18.convkit"
+            )
+            results["forward"]["resnet18_224"] = [
+                forward_pass(resnet, 1, args.repeats),
+                forward_pass(resnet, 64, max(2, args.repeats // 4)),
+            ]
+        print(json.dumps(results, indent=2), flush=True)
+        if args.skip_predict:
+            return 0
+
+        paths = write_mnist_pngs(root / "pngs", args.images)
+        end_to_end = {"images": len(paths)}
+        for runtime in ("torch", "onnx"):
+            predict_wall(lenet, paths[0], runtime)  # the ONNX cache is made here, not timed
+            one = min(predict_wall(lenet, paths[0], runtime) for _ in range(2))
+            many = predict_wall(lenet, root / "pngs", runtime)
+            end_to_end[runtime] = {
+                "startup_s": round(one, 3),
+                "wall_s": round(many, 3),
+                "img_per_s_after_startup": round((len(paths) - 1) / max(many - one, 1e-9), 1),
+            }
+        end_to_end["hand_written_cv2_ort_img_per_s"] = round(hand_written_loop(lenet, paths), 1)
+        end_to_end["onnx_vs_hand_written"] = round(
+            end_to_end["hand_written_cv2_ort_img_per_s"]
+            / end_to_end["onnx"]["img_per_s_after_startup"],
+            3,
+        )
+        end_to_end["onnx_vs_torch"] = round(
+            end_to_end["onnx"]["img_per_s_after_startup"]
+            / end_to_end["torch"]["img_per_s_after_startup"],
+            3,
+        )
+        print(json.dumps({"predict": end_to_end}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
