@@ -16,6 +16,7 @@ import numpy as np
 
 from convkit.data.image_header import looks_truncated, read_header
 from convkit.errors import DataError
+from convkit.fileio import read_file_bytes
 
 # Default ceiling on declared pixels (width x height): 100 megapixels is a
 # 10,000 x 10,000 photo; beyond that a file is almost surely a decompression
@@ -38,18 +39,15 @@ def max_image_pixels() -> int:
 
 
 def read_bytes(source: str | os.PathLike | bytes) -> tuple[bytes, str]:
-    """The encoded bytes and a name to show in messages."""
+    """The encoded bytes and a name to show in messages.
+
+    Paths go through ``convkit.fileio``: regular files only (a FIFO or a link
+    to /dev/zero is refused, not read forever), at most CONVKIT_MAX_FILE_BYTES.
+    """
     if isinstance(source, bytes | bytearray | memoryview):
         return bytes(source), "<bytes>"
     path = Path(source)
-    try:
-        return path.read_bytes(), str(path)
-    except FileNotFoundError as error:
-        raise DataError(f"{path}: file not found") from error
-    except IsADirectoryError as error:
-        raise DataError(f"{path}: is a folder, expected an image file") from error
-    except OSError as error:
-        raise DataError(f"{path}: cannot read ({error.strerror or error})") from error
+    return read_file_bytes(path, error=DataError, what="image"), str(path)
 
 
 def read_image(
