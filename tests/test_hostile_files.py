@@ -12,7 +12,8 @@ import os
 from pathlib import Path
 
 import pytest
-from hostile_helpers import assert_one_line_error, run_fenced
+
+from hostile_helpers import run_fenced
 
 TINY_SPEC = """\
 name: tiny
@@ -56,7 +57,9 @@ def test_special_files_in_a_training_folder_are_skipped_and_listed(tmp_path, spe
     (photos / "flower" / "broken.jpg").symlink_to(tmp_path / "nowhere.jpg")
     outcome = run_fenced(train_argv(spec_file, photos, tmp_path / "run"), timeout=90)
     assert outcome.returncode == 0, outcome.stderr[-2000:]
-    skipped = {Path(entry["path"]).name: entry["reason"] for entry in read_skipped(tmp_path / "run")}
+    skipped = {
+        Path(entry["path"]).name: entry["reason"] for entry in read_skipped(tmp_path / "run")
+    }
     assert "character device" in skipped["zero.png"]
     assert "FIFO" in skipped["pipe.png"]
     assert "not found" in skipped["broken.jpg"]

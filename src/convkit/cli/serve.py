@@ -52,6 +52,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    from convkit.limits import configure_opencv
+
+    # Before anything loads OpenCV: its decoders then refuse uploads over --max-pixels
+    # by their own reading of the size, whatever the header parser made of it.
+    if args.max_pixels > 0:
+        configure_opencv(args.max_pixels)
     try:
         import uvicorn
 

@@ -17,25 +17,9 @@ import numpy as np
 from convkit.data.image_header import looks_truncated, read_header
 from convkit.errors import DataError
 from convkit.fileio import read_file_bytes
-
-# Default ceiling on declared pixels (width x height): 100 megapixels is a
-# 10,000 x 10,000 photo; beyond that a file is almost surely a decompression
-# bomb. Raise it with CONVKIT_MAX_IMAGE_PIXELS or the max_pixels argument.
-DEFAULT_MAX_PIXELS = 100_000_000
+from convkit.limits import DEFAULT_MAX_PIXELS, max_image_pixels  # noqa: F401 (re-exported)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm", ".pbm")
-
-
-def max_image_pixels() -> int:
-    value = os.environ.get("CONVKIT_MAX_IMAGE_PIXELS")
-    if not value:
-        return DEFAULT_MAX_PIXELS
-    try:
-        return int(value)
-    except ValueError as error:
-        raise DataError(
-            f"CONVKIT_MAX_IMAGE_PIXELS must be a whole number. Received: {value!r}"
-        ) from error
 
 
 def read_bytes(source: str | os.PathLike | bytes) -> tuple[bytes, str]:
@@ -89,13 +73,13 @@ def decode_image(
             f"{name}: not an image (unknown format; expected JPEG, PNG, BMP, WebP or TIFF)"
         )
     limit = max_image_pixels() if max_pixels is None else max_pixels
+    # First line of defence, before any decoder runs: the size the header declares.
+    # The one that cannot be fooled is OpenCV's own check (convkit.limits), on the
+    # size its decoder parsed, before it allocates; the shape check after decoding
+    # holds a caller's smaller limit to what was really produced.
     if header.width is not None and header.height is not None:
         if header.width * header.height > limit:
-            raise DataError(
-                f"{name}: image too large ({header.width}x{header.height} = "
-                f"{header.width * header.height:,} pixels, limit {limit:,}; "
-                "raise CONVKIT_MAX_IMAGE_PIXELS if the file is trusted)"
-            )
+            raise DataError(_too_large(name, header.width, header.height, limit))
         if header.width == 0 or header.height == 0:
             raise DataError(f"{name}: image has zero size ({header.width}x{header.height})")
     if looks_truncated(data, header.format):
@@ -111,12 +95,34 @@ def decode_image(
     try:
         image = cv2.imdecode(buffer, flag)
     except cv2.error as error:
+        if "CV_IO_MAX_IMAGE" in str(error):  # the decoder's own size check refused it
+            raise DataError(
+                f"{name}: image too large (its {header.format.upper()} decoder reads more than "
+                f"{min(limit, _decoder_limit()):,} pixels; raise CONVKIT_MAX_IMAGE_PIXELS "
+                "if the file is trusted)"
+            ) from None
         raise DataError(
             f"{name}: cannot decode {header.format.upper()} ({_first_line(error)})"
-        ) from error
+        ) from None
     if image is None or image.size == 0:
         raise DataError(f"{name}: corrupt or unsupported {header.format.upper()} data")
+    scale = _reduction(header, min_side) if header.format == "jpeg" else 1
+    height, width = image.shape[0] * scale, image.shape[1] * scale
+    if width * height > limit:
+        raise DataError(_too_large(name, width, height, limit))
     return to_depth(image, channels)
+
+
+def _too_large(name: str, width: int, height: int, limit: int) -> str:
+    return (
+        f"{name}: image too large ({width}x{height} = {width * height:,} pixels, "
+        f"limit {limit:,}; raise CONVKIT_MAX_IMAGE_PIXELS if the file is trusted)"
+    )
+
+
+def _decoder_limit() -> int:
+    value = os.environ.get("OPENCV_IO_MAX_IMAGE_PIXELS", "")
+    return int(value) if value.isdigit() else 1 << 30
 
 
 def _reduction(header, min_side: int | None) -> int:

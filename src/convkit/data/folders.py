@@ -158,4 +158,3 @@ def csv_dataset(
 
 def _class_dirs(folder: Path) -> list[Path]:
     return [c for c in folder.iterdir() if c.is_dir() and not is_hidden(c.name)]
-

@@ -68,10 +68,14 @@ _SOF_MARKERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD
 
 
 def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    # Walk the markers as libjpeg does: bytes that are not a marker are skipped
+    # ("extraneous bytes before marker" is only a warning to libjpeg), so a junk
+    # byte in front of the frame header must not hide its size from us.
     pos = 2
     while pos + 4 <= len(data):
         if data[pos] != 0xFF:
-            return None
+            pos += 1
+            continue
         marker = data[pos + 1]
         if marker == 0xFF:  # fill byte
             pos += 1
@@ -123,9 +127,11 @@ def _tiff_size(data: bytes) -> tuple[int, int] | None:
             (value,) = struct.unpack(endian + "H", entry[8:10])
         else:  # LONG
             (value,) = struct.unpack(endian + "I", entry[8:12])
-        if tag == 256:
+        # libtiff keeps the first of duplicated tags (and warns): so do we, or a
+        # file could be measured by one tag and decoded by the other.
+        if tag == 256 and width is None:
             width = value
-        elif tag == 257:
+        elif tag == 257 and height is None:
             height = value
     if width is None or height is None:
         return None

@@ -1,0 +1,109 @@
+"""Decompression bombs that fool a header parser must still be refused (issue 15, item 2).
+
+The limit must hold for what OpenCV's decoder actually produces: each case
+decodes in a fenced child process and reports its peak memory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hostile_helpers import run_fenced
+from hostile_images import jpeg_bomb, tiff_bomb
+
+PROBE = """\
+import resource, sys
+from convkit.data import read_image
+from convkit.errors import DataError
+try:
+    image = read_image(sys.argv[1], channels=int(sys.argv[2]))
+    print("decoded", image.shape)
+except DataError as error:
+    print("refused", error)
+print("peak_mib", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+@pytest.fixture(scope="module")
+def bombs(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("bombs")
+    files = {"jpeg": folder / "junk.jpg", "tiff": folder / "twotags.tif"}
+    files["jpeg"].write_bytes(jpeg_bomb())
+    files["tiff"].write_bytes(tiff_bomb())
+    return files
+
+
+def test_the_bombs_are_what_they_claim(bombs):
+    from convkit.data.image_header import read_header
+
+    assert len(bombs["jpeg"].read_bytes()) < 400
+    assert len(bombs["tiff"].read_bytes()) < 200
+    # the parser now reads them as the decoders do
+    assert read_header(bombs["jpeg"].read_bytes()).width == 20000
+    assert read_header(bombs["tiff"].read_bytes()).width == 12000
+
+
+@pytest.mark.parametrize("kind", ["jpeg", "tiff"])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_decoder_refuses_bombs_whatever_the_parser_says(bombs, tmp_path, kind, channels):
+    probe = tmp_path / "probe.py"
+    probe.write_text(PROBE)
+    # Blind the header parser: the decoder's own check must still hold the limit.
+    blind = tmp_path / "blind.py"
+    blind.write_text(
+        "import sys, runpy\n"
+        "import convkit.data.decode as decode\n"
+        "from convkit.data.image_header import ImageHeader, sniff_format\n"
+        "decode.read_header = lambda data: ImageHeader(sniff_format(data))\n"
+        "sys.argv = sys.argv[1:]\n"
+        "runpy.run_path(sys.argv[0], run_name='__main__')\n"
+    )
+    for script in ([str(probe)], [str(blind), str(probe)]):
+        outcome = run_fenced([*script, str(bombs[kind]), str(channels)], module=False, timeout=30)
+        assert outcome.returncode == 0, outcome.stderr[-2000:]
+        assert "refused" in outcome.stdout and "too large" in outcome.stdout, outcome.stdout
+        peak = int(outcome.stdout.split("peak_mib")[1])
+        assert peak < 400, f"{kind} bomb cost {peak} MiB before it was refused"
+        assert "Invalid TIFF directory" not in outcome.stderr  # libtiff warnings silenced
+
+
+def test_train_skips_bombs_and_predict_refuses_them(bombs, tmp_path):
+    from convkit.data.samples import make_photo_folder
+
+    photos = make_photo_folder(tmp_path / "photos", per_class=6, size=20)
+    for path in bombs.values():
+        (photos / "china" / path.name).write_bytes(path.read_bytes())
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(
+        "input: 16x16x3\nlayers:\n  - conv2d: {filters: 2, kernel: 3}\n"
+        "  - global_avg_pool: {}\n  - output: {classes: 2}\n"
+    )
+    run_dir = tmp_path / "run"
+    trained = run_fenced(
+        ["train", str(spec), "--data", str(photos), "--run-dir", str(run_dir), "--epochs", "1",
+         "--workers", "0", "--quiet", "--device", "cpu", "--val-fraction", "0.25"],
+        timeout=90,
+    )  # fmt: skip
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    skipped = (run_dir / "skipped.txt").read_text()
+    assert "junk.jpg" in skipped and "twotags.tif" in skipped and "too large" in skipped
+    for path in bombs.values():
+        outcome = run_fenced(["predict", str(run_dir / "model.convkit"), str(path)], timeout=60)
+        assert outcome.returncode in (1, 2), outcome.stderr[-2000:]  # 1: predict skipped it
+        assert "too large" in outcome.stderr and "Traceback" not in outcome.stderr
+        assert len(outcome.stderr.strip().splitlines()) == 1, outcome.stderr
+
+
+def test_bombs_are_refused_by_the_server(bombs, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from convkit.serve.app import create_app
+    from test_viz_support import photo_file
+
+    with TestClient(create_app(photo_file(tmp_path))) as client:
+        for path in bombs.values():
+            answer = client.post("/predict", files={"file": (path.name, path.read_bytes())})
+            assert answer.status_code in (400, 413), answer.text
+            assert "too large" in answer.json()["detail"] or "pixels" in answer.json()["detail"]
