@@ -95,6 +95,9 @@ def fit(
 
     # Data: open, scan, split.
     spec.infer()  # shape errors before any data is touched
+    from convkit.train.memory import check_fits_in_memory
+
+    check_fits_in_memory(spec, config.batch_size, device=config.device)
     task = task_for_spec(spec, options)
     train_set = task.open_data(str(data), "train", options)
     scan = train_set.scan(strict=strict_data, progress=progress)

@@ -78,11 +78,13 @@ def read_file_bytes(
     limit: int | None = None,
     error: type[ConvkitError] = DataError,
     what: str = "file",
+    setting: str | None = "CONVKIT_MAX_FILE_BYTES",
 ) -> bytes:
     """The bytes of a regular file of at most ``limit`` bytes; ``error`` otherwise.
 
     ``limit`` defaults to ``max_file_bytes()``. ``what`` names the file in the
-    message ("image", "spec file", "model file").
+    message ("image", "spec file", "model file"); ``setting`` the environment
+    variable that raises ``limit`` (None: a fixed limit).
     """
     limit = max_file_bytes() if limit is None else limit
     name = os.fspath(path)
@@ -100,7 +102,7 @@ def read_file_bytes(
         if not stat.S_ISREG(info.st_mode):
             raise error(f"{name}: {kind_of(info.st_mode)}, not a regular file")
         if info.st_size > limit:
-            raise error(_too_big(name, what, info.st_size, limit))
+            raise error(_too_big(name, what, info.st_size, limit, setting))
         chunks, total = [], 0
         while True:  # the file may grow while we read: never past the cap
             chunk = os.read(descriptor, min(limit + 1 - total, 8 * MIB))
@@ -109,7 +111,7 @@ def read_file_bytes(
             chunks.append(chunk)
             total += len(chunk)
             if total > limit:
-                raise error(_too_big(name, what, total, limit))
+                raise error(_too_big(name, what, total, limit, setting))
         return b"".join(chunks)
     except OSError as failure:
         raise error(f"{name}: cannot read ({failure.strerror or failure})") from None
@@ -140,8 +142,8 @@ def read_file_head(
         os.close(descriptor)
 
 
-def _too_big(name: str, what: str, size: int, limit: int) -> str:
+def _too_big(name: str, what: str, size: int, limit: int, setting: str | None) -> str:
+    hint = f"; raise {setting} if the file is trusted" if setting else ""
     return (
-        f"{name}: {what} is too large ({size / MIB:,.1f} MiB, limit {limit / MIB:,.0f} MiB; "
-        "raise CONVKIT_MAX_FILE_BYTES if the file is trusted)"
+        f"{name}: {what} is too large ({size / MIB:,.1f} MiB, limit {limit / MIB:,.0f} MiB{hint})"
     )
