@@ -63,3 +63,14 @@ def configure_opencv(max_pixels: int | None = None) -> bool:
     os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
     decoder_limit_in_force = True
     return True
+
+
+def physical_memory() -> int | None:
+    """Bytes of RAM (CONVKIT_MEMORY_BYTES overrides, e.g. for a container's limit)."""
+    override = os.environ.get("CONVKIT_MEMORY_BYTES", "")
+    if override.isdigit():
+        return int(override)
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None

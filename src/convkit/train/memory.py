@@ -15,24 +15,12 @@ there whatever the device; the whole estimate must fit when training on CPU.
 
 from __future__ import annotations
 
-import os
-
 from convkit.errors import UsageError
+from convkit.limits import physical_memory
 
 BYTES_PER_PARAM_TRAINING = 16  # weight + gradient + two Adam moments, float32
 BYTES_PER_ACTIVATION_TRAINING = 8  # forward value + its gradient, float32
 GB = 1e9
-
-
-def physical_memory() -> int | None:
-    """Bytes of RAM (CONVKIT_MEMORY_BYTES overrides, e.g. for a container's limit)."""
-    override = os.environ.get("CONVKIT_MEMORY_BYTES", "")
-    if override.isdigit():
-        return int(override)
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return None
 
 
 def training_bytes(spec, batch_size: int) -> tuple[int, int]:
