@@ -88,7 +88,9 @@ def fit(
     options = dict(options or {})
     options.setdefault("label_smoothing", config.label_smoothing)
     run_dir = Path(run_dir) if run_dir else default_run_dir(spec)
-    if resume and not (run_dir / "checkpoints" / "last.ckpt").exists():
+    if resume and not any(
+        (run_dir / "checkpoints" / name).exists() for name in ("last.ckpt", "previous.ckpt")
+    ):
         raise UsageError(f"nothing to resume in {run_dir}: no checkpoints/last.ckpt there")
     if not 0 <= val_fraction < 1:
         raise UsageError(f"`val_fraction` must be in [0, 1). Received: val_fraction={val_fraction}")
