@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from hostile_helpers import run_fenced
+from hostile_helpers import assert_one_line_error, run_fenced
 
 TINY_SPEC = """\
 name: tiny
@@ -93,3 +93,67 @@ def test_the_one_reader_refuses_special_and_oversized_files(tmp_path):
     assert all("FIFO" in line for line in lines[:2])
     assert all("character device" in line for line in lines[2:4])
     assert all("too large" in line and "CONVKIT_MAX_FILE_BYTES" in line for line in lines[4:])
+
+
+def cli(argv, capsys) -> tuple[int, str]:
+    from convkit.cli import main
+
+    code = main([str(item) for item in argv])
+    return code, capsys.readouterr().err
+
+
+def one_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("convkit: error: "), err
+    return lines[0]
+
+
+@pytest.mark.parametrize("run_dir", ["/proc/convkit-x", "/dev/null", "FILE"])
+def test_unwritable_run_dirs_fail_before_data_loading(tmp_path, spec_file, capsys, run_dir):
+    if run_dir == "FILE":
+        run_dir = tmp_path / "a-file"
+        run_dir.write_text("x")
+    # --data names a folder that does not exist: a data error would come second
+    code, err = cli(train_argv(spec_file, tmp_path / "no-data", run_dir), capsys)
+    assert code == 2
+    assert "--run-dir" in one_line(err)
+    assert not Path("/proc/convkit-x").exists()
+
+
+def test_evaluate_out_and_data_paths_are_checked_first(tmp_path, capsys):
+    model = tmp_path / "missing.convkit"  # not even read: the paths fail first
+    code, err = cli(["evaluate", model, "--data", tmp_path, "--out", "/proc/convkit-x"], capsys)
+    assert code == 2 and "--out /proc/convkit-x" in one_line(err)
+    code, err = cli(["evaluate", model, "--data", ""], capsys)
+    assert code == 2 and "--data is empty" in one_line(err)
+
+
+def test_empty_data_does_not_mean_the_current_folder(tmp_path, spec_file, capsys):
+    code, err = cli(train_argv(spec_file, "", tmp_path / "run"), capsys)
+    assert code == 2 and "--data is empty" in one_line(err)
+
+
+def test_a_device_as_data_is_refused_in_one_line(tmp_path, spec_file):
+    outcome = run_fenced(train_argv(spec_file, "/dev/zero", tmp_path / "run"), timeout=60)
+    assert_one_line_error(outcome, "character device")
+
+
+def test_a_finished_or_killed_run_is_not_overwritten(tmp_path, spec_file, capsys):
+    photos = photo_folder(tmp_path / "photos")
+    run_dir = tmp_path / "run"
+    code, err = cli(train_argv(spec_file, photos, run_dir), capsys)
+    assert code == 0, err
+    model = (run_dir / "model.convkit").read_bytes()
+    code, err = cli(train_argv(spec_file, photos, run_dir), capsys)
+    assert code == 2 and "--resume" in one_line(err) and "--overwrite" in err
+    assert (run_dir / "model.convkit").read_bytes() == model  # untouched
+    # A killed run: checkpoints but no model yet
+    (run_dir / "model.convkit").unlink()
+    checkpoint = (run_dir / "checkpoints" / "last.ckpt").read_bytes()
+    code, err = cli(train_argv(spec_file, photos, run_dir), capsys)
+    assert code == 2 and "stopped run" in one_line(err)
+    assert (run_dir / "checkpoints" / "last.ckpt").read_bytes() == checkpoint
+    code, err = cli(train_argv(spec_file, photos, run_dir, "--overwrite"), capsys)
+    assert code == 0, err
+    assert (run_dir / "model.convkit").exists()
+    assert not (run_dir / "checkpoints" / "previous.ckpt").exists()  # one epoch, fresh run

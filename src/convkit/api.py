@@ -68,6 +68,7 @@ def fit(
     callbacks: list | tuple = (),
     evaluate_test: bool = True,
     progress: bool = True,
+    overwrite: bool = False,
     **config_overrides: Any,
 ) -> TrainReport:
     """Train ``spec`` on ``data``; write the run folder; evaluate on the test split if any."""
@@ -88,6 +89,15 @@ def fit(
     options = dict(options or {})
     options.setdefault("label_smoothing", config.label_smoothing)
     run_dir = Path(run_dir) if run_dir else default_run_dir(spec)
+    from convkit.fileio import check_input_path
+    from convkit.train.run_folder import guard_run_folder
+
+    # Paths before data: a run folder that cannot be written, or holds a run that a
+    # forgotten --resume would overwrite, fails now, not after the data is loaded.
+    check_input_path(str(data), "data")
+    if val_data is not None:
+        check_input_path(str(val_data), "validation data")
+    guard_run_folder(run_dir, resume=resume, overwrite=overwrite)
     if resume and not any(
         (run_dir / "checkpoints" / name).exists() for name in ("last.ckpt", "previous.ckpt")
     ):

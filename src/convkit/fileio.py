@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import stat
+from pathlib import Path
 
 from convkit.errors import ConvkitError, DataError
 
@@ -147,3 +148,59 @@ def _too_big(name: str, what: str, size: int, limit: int, setting: str | None) -
     return (
         f"{name}: {what} is too large ({size / MIB:,.1f} MiB, limit {limit / MIB:,.0f} MiB{hint})"
     )
+
+
+def check_writable_folder(path: str | os.PathLike, what: str = "folder") -> None:
+    """UsageError unless ``path`` is (or can be made) a folder we can write files into.
+
+    Checked by doing: the missing folders are created, a probe file is written
+    and removed, and the folders this check created are removed again, so a
+    run that fails later leaves nothing behind. Being root does not make
+    /proc writable, which is why ``os.access`` is not enough.
+    """
+    import tempfile
+
+    from convkit.errors import UsageError
+
+    path = Path(os.fspath(path)) if os.fspath(path) else Path("")
+    if not os.fspath(path):
+        raise UsageError(f"{what} is empty: give a folder path")
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{what} {path}: {kind_of(os.stat(path).st_mode)}, not a folder")
+    missing = []
+    parent = path
+    while not parent.exists() and parent != parent.parent:
+        missing.append(parent)
+        parent = parent.parent
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(prefix=".convkit-write-test-", dir=path)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as error:
+        raise UsageError(f"{what} {path}: cannot write there ({error.strerror or error})") from None
+    finally:
+        for folder in missing:  # deepest first
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+
+
+def check_input_path(text: str | os.PathLike, what: str = "--data") -> None:
+    """UsageError for an empty path or one naming a device, FIFO or socket.
+
+    ``''`` would otherwise mean the current folder, silently; /dev/zero would
+    be read until memory runs out. Missing paths are left to the data source,
+    which says what it expected.
+    """
+    from convkit.errors import UsageError
+
+    if not os.fspath(text).strip():
+        raise UsageError(f"{what} is empty: give a dataset folder or file")
+    try:
+        mode = os.stat(text).st_mode
+    except OSError:
+        return
+    if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+        raise UsageError(f"{what} {os.fspath(text)}: {kind_of(mode)}, not a dataset folder or file")
