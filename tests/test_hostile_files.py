@@ -55,6 +55,7 @@ def test_special_files_in_a_training_folder_are_skipped_and_listed(tmp_path, spe
     (photos / "china" / "zero.png").symlink_to("/dev/zero")
     os.mkfifo(photos / "china" / "pipe.png")
     (photos / "flower" / "broken.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    (photos / "flower" / "two\nlines.png").write_bytes(b"not a png")  # item 9: a newline
     outcome = run_fenced(train_argv(spec_file, photos, tmp_path / "run"), timeout=90)
     assert outcome.returncode == 0, outcome.stderr[-2000:]
     skipped = {
@@ -63,6 +64,7 @@ def test_special_files_in_a_training_folder_are_skipped_and_listed(tmp_path, spe
     assert "character device" in skipped["zero.png"]
     assert "FIFO" in skipped["pipe.png"]
     assert "not found" in skipped["broken.jpg"]
+    assert "two\nlines.png" in skipped  # one JSON record, newline and all
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
@@ -157,3 +159,44 @@ def test_a_finished_or_killed_run_is_not_overwritten(tmp_path, spec_file, capsys
     assert code == 0, err
     assert (run_dir / "model.convkit").exists()
     assert not (run_dir / "checkpoints" / "previous.ckpt").exists()  # one epoch, fresh run
+
+
+def test_predict_lists_folders_by_the_training_rule(tmp_path):
+    from convkit.cli.predict import expand_inputs
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.png").write_bytes(b"x")
+    (tmp_path / ".b.png").write_bytes(b"x")  # hidden: train skips it, so does predict
+    (tmp_path / ".cache").mkdir()
+    (tmp_path / ".cache" / "c.png").write_bytes(b"x")
+    assert list(expand_inputs([str(tmp_path)])) == [str(tmp_path / "sub" / "a.png")]
+
+
+def test_gif_is_refused_alike_by_training_and_the_server(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from convkit.data import read_image
+    from convkit.errors import DataError
+    from convkit.serve.app import create_app
+    from test_viz_support import photo_file
+
+    gif = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01"
+    gif += b"\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
+    with pytest.raises(DataError, match="GIF images are not supported"):
+        read_image(gif)
+    with TestClient(create_app(photo_file(tmp_path))) as client:
+        answer = client.post("/predict", files={"file": ("x.gif", gif)})
+    assert answer.status_code == 415
+
+
+def test_evaluate_on_mismatched_classes_gives_advice_that_applies(tmp_path):
+    from convkit import api
+    from convkit.errors import DataError
+    from test_viz_support import PHOTO_YAML, save_model_file
+
+    photos = photo_folder(tmp_path / "photos")  # 2 classes; the model has 3, unnamed
+    model = save_model_file(tmp_path / "m.convkit", PHOTO_YAML, ["0", "1", "2"])
+    with pytest.raises(DataError) as caught:
+        api.evaluate(model, photos, progress=False)
+    message = str(caught.value)
+    assert "set `classes" not in message and "trained on" in message

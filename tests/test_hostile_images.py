@@ -67,6 +67,7 @@ def test_decoder_refuses_bombs_whatever_the_parser_says(bombs, tmp_path, kind, c
         peak = int(outcome.stdout.split("peak_mib")[1])
         assert peak < 400, f"{kind} bomb cost {peak} MiB before it was refused"
         assert "Invalid TIFF directory" not in outcome.stderr  # libtiff warnings silenced
+        assert "Corrupt JPEG" not in outcome.stderr  # and libjpeg's, printed past OpenCV
 
 
 def test_train_skips_bombs_and_predict_refuses_them(bombs, tmp_path):

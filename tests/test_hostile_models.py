@@ -96,6 +96,7 @@ CRAFTED = {
     "2 labels for 10": (_set(["task", "labels"], ["a", "b"]), "2 labels for 10"),
     "3 channels for 1": (_set(["preprocessing", "channels"], 3), "3-channel"),
     "100000x100000 input": (_set(["spec", "input"], "100000x100000x1"), "GB|parameters but"),
+    "fewer filters": (_set(["spec", "layers", 0, "filters"], 2), "do not fit the stored spec"),
     "10^9 filters": (
         _set(["spec", "layers", 0, "filters"], 10**9),
         "parameters but the file holds",

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from convkit.errors import DataError, UsageError
+from convkit.errors import DataError, SpecError, UsageError
 from convkit.train.config import TrainConfig
 
 
@@ -425,7 +425,13 @@ def evaluate(
 
     from convkit.tasks.classify_report import classification_report
 
-    dataset = task.open_data(str(data), split, options or {})
+    try:
+        dataset = task.open_data(str(data), split, options or {})
+    except SpecError as error:  # "set `classes: N` in the output layer" is advice for a spec
+        raise DataError(
+            f"{data} does not fit this model: {str(error).split(': set `classes')[0]}; "
+            "evaluate it on data with the classes it was trained on"
+        ) from None
     scan = dataset.scan(strict=False, progress=progress)
     indices = _usable(dataset, scan)
     batches = task.make_batches(

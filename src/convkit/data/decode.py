@@ -1,7 +1,7 @@
 """Decode image files with OpenCV into uint8 (H, W, C) arrays in RGB order.
 
 Every image that enters convkit comes through ``read_image``: JPEG, PNG, BMP,
-WebP, TIFF (and GIF/PNM where OpenCV reads them), in grayscale, RGB, RGBA or
+WebP, TIFF and PNM (``ACCEPTED_FORMATS``; GIF is refused by name), in grayscale, RGB, RGBA or
 16 bits, converted to the depth the network declares (1 or 3 channels).
 Anything that is not a usable image raises ``DataError`` naming the file and
 the reason, so a scan can list it and a training run can skip it.
@@ -9,12 +9,15 @@ the reason, so a scan can list it and a training run can skip it.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+import threading
 from pathlib import Path
 
 import numpy as np
 
-from convkit.data.image_header import looks_truncated, read_header
+from convkit.data.image_header import ACCEPTED_FORMATS, looks_truncated, read_header
 from convkit.errors import DataError
 from convkit.fileio import read_file_bytes
 from convkit.limits import DEFAULT_MAX_PIXELS, max_image_pixels  # noqa: F401 (re-exported)
@@ -72,6 +75,11 @@ def decode_image(
         raise DataError(
             f"{name}: not an image (unknown format; expected JPEG, PNG, BMP, WebP or TIFF)"
         )
+    if header.format not in ACCEPTED_FORMATS:  # one rule with the training scan's suffixes
+        raise DataError(
+            f"{name}: {header.format.upper()} images are not supported "
+            "(JPEG, PNG, BMP, WebP, TIFF, PNM); convert it to PNG"
+        )
     limit = max_image_pixels() if max_pixels is None else max_pixels
     # First line of defence, before any decoder runs: the size the header declares.
     # The one that cannot be fooled is OpenCV's own check (convkit.limits), on the
@@ -93,7 +101,8 @@ def decode_image(
     else:
         flag = cv2.IMREAD_UNCHANGED  # keep alpha and 16 bits, converted below
     try:
-        image = cv2.imdecode(buffer, flag)
+        with _quiet_native_stderr(header.format == "jpeg"):
+            image = cv2.imdecode(buffer, flag)
     except cv2.error as error:
         if "CV_IO_MAX_IMAGE" in str(error):  # the decoder's own size check refused it
             raise DataError(
@@ -111,6 +120,34 @@ def decode_image(
     if width * height > limit:
         raise DataError(_too_large(name, width, height, limit))
     return to_depth(image, channels)
+
+
+_STDERR_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr(active: bool):
+    """Send file descriptor 2 to /dev/null while a native decoder runs.
+
+    libjpeg prints its warnings ("Corrupt JPEG data: 1 extraneous bytes
+    before marker") straight to stderr, past OpenCV's logger, so they can
+    only be silenced at the descriptor. Serialised by a lock, because fd 2 is
+    shared by the threads of a process; CONVKIT_DECODER_WARNINGS=1 keeps them.
+    """
+    if not active or os.environ.get("CONVKIT_DECODER_WARNINGS") == "1":
+        yield
+        return
+    with _STDERR_LOCK:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(devnull)
 
 
 def _too_large(name: str, width: int, height: int, limit: int) -> str:

@@ -28,6 +28,11 @@ class ImageHeader:
         return self.width * self.height * (self.channels or 4) * (self.sample_bytes or 2)
 
 
+# The formats convkit reads, everywhere (train, predict, the server): the same set
+# IMAGE_SUFFIXES names. GIF and others are recognised only to be refused by name.
+ACCEPTED_FORMATS = ("jpeg", "png", "bmp", "webp", "tiff", "pnm")
+
+
 def sniff_format(data: bytes) -> str | None:
     """The image format named by the file's magic bytes, or None."""
     if data[:3] == b"\xff\xd8\xff":

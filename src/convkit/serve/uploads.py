@@ -53,12 +53,12 @@ def read_limited(stream, limits: UploadLimits) -> bytes:
 
 def check_image_bytes(data: bytes, limits: UploadLimits) -> None:
     """Refuse non-images (415) and images declaring too many pixels (413)."""
-    from convkit.data.image_header import read_header
+    from convkit.data.image_header import ACCEPTED_FORMATS, read_header
 
     header = read_header(data)
-    if header is None:
+    if header is None or header.format not in ACCEPTED_FORMATS:  # the training scan's rule
         raise UploadError(
-            "upload is not an image this server reads (expected JPEG, PNG, BMP, WebP, TIFF, GIF)",
+            "upload is not an image this server reads (expected JPEG, PNG, BMP, WebP, TIFF, PNM)",
             status=415,
         )
     if header.width is not None and header.height is not None:
