@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -61,11 +62,20 @@ def rewrite(path, change_meta=None, change_tensors=None, recompute=True):
     path.write_bytes(save(tensors, metadata={META_KEY: text, DIGEST_KEY: digest}))
 
 
+@pytest.fixture(scope="module")
+def pristine_run(photos, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("pristine") / "run"
+    fit(photos, run_dir, epochs=2)
+    assert (run_dir / "checkpoints" / "previous.ckpt").exists()
+    return run_dir
+
+
 @pytest.fixture
-def run_dir(photos, tmp_path):
-    fit(photos, tmp_path / "run", epochs=2)
-    assert (tmp_path / "run" / "checkpoints" / "previous.ckpt").exists()
-    return tmp_path / "run"
+def run_dir(pristine_run, tmp_path):
+    """A copy of a finished 2-epoch run, to damage (trained once per module)."""
+    import shutil
+
+    return Path(shutil.copytree(pristine_run, tmp_path / "run"))
 
 
 def test_a_bit_flip_falls_back_to_the_previous_checkpoint_and_says_so(photos, run_dir, capsys):
