@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from hostile_helpers import assert_one_line_error, run_fenced
+from hostile_images import jpeg_bomb, tiff_bomb
 
 TINY_SPEC = """\
 name: tiny
@@ -56,6 +57,8 @@ def test_special_files_in_a_training_folder_are_skipped_and_listed(tmp_path, spe
     os.mkfifo(photos / "china" / "pipe.png")
     (photos / "flower" / "broken.jpg").symlink_to(tmp_path / "nowhere.jpg")
     (photos / "flower" / "two\nlines.png").write_bytes(b"not a png")  # item 9: a newline
+    (photos / "flower" / "junk.jpg").write_bytes(jpeg_bomb())  # item 2: bombs are skipped
+    (photos / "flower" / "twotags.tif").write_bytes(tiff_bomb())
     outcome = run_fenced(train_argv(spec_file, photos, tmp_path / "run"), timeout=90)
     assert outcome.returncode == 0, outcome.stderr[-2000:]
     skipped = {
@@ -65,6 +68,7 @@ def test_special_files_in_a_training_folder_are_skipped_and_listed(tmp_path, spe
     assert "FIFO" in skipped["pipe.png"]
     assert "not found" in skipped["broken.jpg"]
     assert "two\nlines.png" in skipped  # one JSON record, newline and all
+    assert "too large" in skipped["junk.jpg"] and "too large" in skipped["twotags.tif"]
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
