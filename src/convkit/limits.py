@@ -19,10 +19,6 @@ import sys
 # 10,000 photo; beyond that a file is almost surely a decompression bomb.
 DEFAULT_MAX_PIXELS = 100_000_000
 
-# True when OpenCV was loaded after configure_opencv set its limit.
-decoder_limit_in_force = False
-
-
 def max_image_pixels() -> int:
     from convkit.errors import DataError
 
@@ -47,7 +43,6 @@ def configure_opencv(max_pixels: int | None = None) -> bool:
     smaller limit already in the environment is kept. ``convkit serve`` calls
     it again with the server's own, smaller limit.
     """
-    global decoder_limit_in_force
     if "cv2" in sys.modules:
         return False
     try:
@@ -61,7 +56,6 @@ def configure_opencv(max_pixels: int | None = None) -> bool:
     # sRGB profile") go through OpenCV's logger: a file we refuse or decode anyway
     # should not spray stderr; convkit reports every failure itself.
     os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
-    decoder_limit_in_force = True
     return True
 
 
