@@ -164,3 +164,22 @@ def test_a_non_finite_loss_stops_the_run_keeping_the_last_good_model(photos, tmp
     model = api.load(run_dir / "model.convkit")
     assert all(torch.isfinite(p).all() for p in model.net.parameters())
     read_checkpoint(run_dir / "checkpoints" / "last.ckpt")  # still a good checkpoint
+
+
+def test_on_accelerators_a_non_finite_loss_is_caught_without_a_per_step_sync(tmp_path):
+    """The device-side flag path (no GPU here): folded without reading, read when checked."""
+    from types import SimpleNamespace
+
+    import torch
+
+    from convkit.train.trainer import Trainer
+
+    trainer = Trainer.__new__(Trainer)
+    trainer.device = SimpleNamespace(type="cuda")
+    trainer.best, trainer.model_path = {}, tmp_path / "model.convkit"
+    trainer._watch_loss(torch.tensor(0.5), epoch=0, step=0)
+    trainer._check_finite(epoch=0, step=1)  # all finite so far: no error
+    trainer._watch_loss(torch.tensor(math.inf), epoch=0, step=1)  # no raise: not read yet
+    trainer._watch_loss(torch.tensor(0.25), epoch=0, step=2)
+    with pytest.raises(TrainingDiverged, match="NaN or infinite"):
+        trainer._check_finite(epoch=0, step=3)

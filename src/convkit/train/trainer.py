@@ -236,9 +236,7 @@ class Trainer:
             ):
                 output = self.model(inputs)
                 loss = self.task.loss(output, targets)
-            if not bool(torch.isfinite(loss.detach())):
-                # Before backward and step: the weights are still the last good ones.
-                raise self._diverged(epoch, step, float(loss.detach()))
+            self._watch_loss(loss, epoch, step)
             self.optimizer.zero_grad(set_to_none=True)
             if self.scaler is not None:
                 self.scaler.scale(loss).backward()
@@ -262,12 +260,16 @@ class Trainer:
                 bar.update(len(inputs))
                 if step % 20 == 0 or step == total:
                     bar.set_postfix(_short(metrics.compute()), refresh=False)
+            if step % 20 == 0:
+                self._check_finite(epoch, step)
             if (
                 self.config.checkpoint_every
                 and step % self.config.checkpoint_every == 0
                 and step < total
             ):
+                self._check_finite(epoch, step)  # never checkpoint weights a NaN has reached
                 self._save_checkpoint(epoch, step)
+        self._check_finite(epoch, step)
         if bar is not None:
             bar.close()
         distributed.reduce_metrics(metrics)
@@ -363,7 +365,25 @@ class Trainer:
             dynamic_ncols=True,
         )
 
-    def _diverged(self, epoch: int, step: int, value: float):
+    def _watch_loss(self, loss, epoch: int, step: int) -> None:
+        """Stop on a NaN/infinite loss. On CPU at once, before backward and step (the
+        weights are still the last good ones); on an accelerator without a per-step
+        sync: a device-side flag, read every 20 steps and before anything is saved."""
+        import torch
+
+        finite = torch.isfinite(loss.detach())
+        if self.device.type == "cpu":
+            if not bool(finite):
+                raise self._diverged(epoch, step, f"{float(loss.detach())}")
+            return
+        self._finite = finite if getattr(self, "_finite", None) is None else self._finite & finite
+
+    def _check_finite(self, epoch: int, step: int) -> None:
+        flag = getattr(self, "_finite", None)
+        if flag is not None and not bool(flag):
+            raise self._diverged(epoch, step - 1, "NaN or infinite (within the last 20 steps)")
+
+    def _diverged(self, epoch: int, step: int, value: str):
         from convkit.errors import TrainingDiverged
 
         kept = (
