@@ -81,9 +81,10 @@ def test_the_one_reader_refuses_special_and_oversized_files(tmp_path):
         "import sys\n"
         "from convkit.data import read_image\n"
         "from convkit.audio.decode import read_audio\n"
+        "from convkit.data.idx import read_idx\n"
         "from convkit.errors import ConvkitError\n"
         "for name in ['pipe.png', 'zero.png', 'big.png']:\n"
-        "    for reader in (read_image, read_audio):\n"
+        "    for reader in (read_image, read_audio, read_idx):\n"
         "        try:\n"
         "            reader(sys.argv[1] + '/' + name)\n"
         "        except ConvkitError as error:\n"
@@ -95,10 +96,10 @@ def test_the_one_reader_refuses_special_and_oversized_files(tmp_path):
     )  # fmt: skip
     lines = outcome.stdout.splitlines()
     assert outcome.returncode == 0, outcome.stderr[-2000:]
-    assert len(lines) == 6, outcome.stdout
-    assert all("FIFO" in line for line in lines[:2])
-    assert all("character device" in line for line in lines[2:4])
-    assert all("too large" in line and "CONVKIT_MAX_FILE_BYTES" in line for line in lines[4:])
+    assert len(lines) == 9, outcome.stdout
+    assert all("FIFO" in line for line in lines[:3])
+    assert all("character device" in line for line in lines[3:6])
+    assert all("too large" in line and "CONVKIT_MAX_FILE_BYTES" in line for line in lines[6:])
 
 
 def cli(argv, capsys) -> tuple[int, str]:

@@ -120,6 +120,15 @@ def read_file_bytes(
         os.close(descriptor)
 
 
+def read_file_text(path: str | os.PathLike, *, limit: int = 256 * MIB, what: str = "file") -> str:
+    """A regular UTF-8 text file (annotations, label lists) through the same checks."""
+    data = read_file_bytes(path, limit=limit, error=DataError, what=what)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise DataError(f"{os.fspath(path)}: not UTF-8 text ({error.reason})") from None
+
+
 def read_file_head(
     path: str | os.PathLike, size: int, *, error: type[ConvkitError] = DataError
 ) -> tuple[bytes, int]:
