@@ -103,20 +103,23 @@ def _check_task(task: dict[str, Any], output, path) -> None:
 
 
 def _check_preprocessing(pre: dict[str, Any], input_shape, path) -> None:
+    """Sizes the preprocessing states must be counts and match the network (absent: defaults)."""
     if pre["kind"] != "image":
         return
-    channels = getattr(input_shape, "channels", None)
     for key in ("height", "width", "channels"):
         value = pre.get(key)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if key in pre and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise ModelFileError(f"{path}: damaged convkit header (preprocessing {key})")
-    if channels is not None and pre["channels"] != channels:
+    channels = getattr(input_shape, "channels", None)
+    if "channels" in pre and channels is not None and pre["channels"] != channels:
         raise ModelFileError(
             f"{path}: the preprocessing makes {pre['channels']}-channel images but the network "
             f"takes {channels}"
         )
-    if (pre["height"], pre["width"]) != (input_shape.height, input_shape.width):
+    expected = (getattr(input_shape, "height", None), getattr(input_shape, "width", None))
+    size = (pre.get("height", expected[0]), pre.get("width", expected[1]))
+    if None not in expected and size != expected:
         raise ModelFileError(
-            f"{path}: the preprocessing makes {pre['height']}x{pre['width']} images but the "
-            f"network takes {input_shape.height}x{input_shape.width}"
+            f"{path}: the preprocessing makes {size[0]}x{size[1]} images but the "
+            f"network takes {expected[0]}x{expected[1]}"
         )
