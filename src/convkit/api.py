@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from convkit.errors import DataError, UsageError
+from convkit.errors import DataError, SpecError, UsageError
 from convkit.inference import InferenceModel, open_model
 from convkit.train.config import TrainConfig
 
@@ -70,6 +70,7 @@ def fit(
     callbacks: list | tuple = (),
     evaluate_test: bool = True,
     progress: bool = True,
+    overwrite: bool = False,
     **config_overrides: Any,
 ) -> TrainReport:
     """Train ``spec`` on ``data``; write the run folder; evaluate on the test split if any."""
@@ -98,13 +99,27 @@ def fit(
     options = dict(options or {})
     options.setdefault("label_smoothing", config.label_smoothing)
     run_dir = Path(run_dir) if run_dir else default_run_dir(spec)
-    if resume and not (run_dir / "checkpoints" / "last.ckpt").exists():
+    from convkit.fileio import check_input_path
+    from convkit.train.run_folder import guard_run_folder
+
+    # Paths before data: a run folder that cannot be written, or holds a run that a
+    # forgotten --resume would overwrite, fails now, not after the data is loaded.
+    check_input_path(str(data), "data")
+    if val_data is not None:
+        check_input_path(str(val_data), "validation data")
+    guard_run_folder(run_dir, resume=resume, overwrite=overwrite)
+    if resume and not any(
+        (run_dir / "checkpoints" / name).exists() for name in ("last.ckpt", "previous.ckpt")
+    ):
         raise UsageError(f"nothing to resume in {run_dir}: no checkpoints/last.ckpt there")
     if not 0 <= val_fraction < 1:
         raise UsageError(f"`val_fraction` must be in [0, 1). Received: val_fraction={val_fraction}")
 
     # Data: open, scan, split.
     spec.infer()  # shape errors before any data is touched
+    from convkit.train.memory import check_fits_in_memory
+
+    check_fits_in_memory(spec, config.batch_size, device=config.device)
     task = task_for_spec(spec, options)
     train_set = task.open_data(str(data), "train", options)
     scan = train_set.scan(strict=strict_data, progress=progress)
@@ -325,7 +340,13 @@ def evaluate(
 
     from convkit.tasks.classify_report import classification_report
 
-    dataset = task.open_data(str(data), split, options or {})
+    try:
+        dataset = task.open_data(str(data), split, options or {})
+    except SpecError as error:  # "set `classes: N` in the output layer" is advice for a spec
+        raise DataError(
+            f"{data} does not fit this model: {str(error).split(': set `classes')[0]}; "
+            "evaluate it on data with the classes it was trained on"
+        ) from None
     scan = dataset.scan(strict=False, progress=progress)
     indices = _usable(dataset, scan)
     batches = task.make_batches(

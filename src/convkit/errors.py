@@ -29,3 +29,7 @@ class ModelFileError(ConvkitError):
 
 class UsageError(ConvkitError):
     """Options that contradict each other or do not apply."""
+
+
+class TrainingDiverged(ConvkitError):
+    """The loss became NaN or infinite; the run stopped, keeping its last good files."""

@@ -4,8 +4,16 @@ The file is a safetensors file (``*.convkit``): its tensors are the network's
 weights, and its string metadata holds one JSON document under the key
 ``convkit`` with the spec, the task (labels…), the preprocessing (input size,
 channel order, normalisation, resize policy, or the audio front end) and the
-training metadata. Loading never unpickles anything, and a SHA-256 of the
-weights catches a file that was edited after it was written.
+training metadata. Loading never unpickles anything.
+
+Integrity: ``weights_sha256`` covers the tensors, and ``document_sha256``
+covers the whole JSON document *with* the weights' digest, so an edited
+header (an activation changed from relu to tanh, a label renamed) is refused
+like an edited weight. Reading is staged so nothing big happens before the
+cheap checks pass: the 8-byte header length first (a 512 MB garbage file is
+refused after reading 8 bytes), then the header and its checksum, then the
+document's schema and the sizes it implies (input, parameters, labels vs.
+outputs, channels), and only then the tensors and the network.
 """
 
 from __future__ import annotations
@@ -18,10 +26,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from convkit.errors import ModelFileError
+from convkit.errors import ConvkitError, ModelFileError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: document_sha256 covers the whole header
 METADATA_KEY = "convkit"
+# A convkit header is a few KB to a few MB (specs, labels, training history).
+MAX_HEADER_BYTES = 64 * 1024 * 1024
 
 
 @dataclass
@@ -100,69 +110,112 @@ def save_model(
         "metadata": metadata or {},
         "weights_sha256": weights_digest(tensors),
     }
+    document["document_sha256"] = document_digest(document)
     data = save(tensors, metadata={METADATA_KEY: json.dumps(document)})
     atomic_write_bytes(Path(path), data)
     return Path(path)
+
+
+def document_digest(document: dict[str, Any]) -> str:
+    """SHA-256 of the document in canonical JSON, without its own checksum field."""
+    body = {key: value for key, value in document.items() if key != "document_sha256"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=True)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def read_header_document(path: str | Path) -> dict[str, Any]:
+    """The checked JSON document of a model file, read from its header alone."""
+    from convkit.fileio import read_file_head
+
+    path = Path(path)
+    if not path.exists():
+        raise ModelFileError(f"model file not found: {path}")
+    head, size = read_file_head(path, 8, error=ModelFileError)
+    header_length = int.from_bytes(head, "little") if len(head) == 8 else -1
+    if not 2 <= header_length <= min(MAX_HEADER_BYTES, size - 8):
+        raise ModelFileError(
+            f"{path} is not a convkit model file (no safetensors header: truncated or not ours)"
+        )
+    header_bytes, _ = read_file_head(path, 8 + header_length, error=ModelFileError)
+    try:
+        header = json.loads(header_bytes[8:])
+        metadata = header.get("__metadata__", {}) or {}
+        text = metadata[METADATA_KEY]
+    except (ValueError, AttributeError, TypeError):
+        raise ModelFileError(f"{path} is not a convkit model file (damaged header)") from None
+    except KeyError:
+        raise ModelFileError(f"{path} is a safetensors file but not a convkit model file") from None
+    try:
+        document = json.loads(text)
+    except (ValueError, TypeError, RecursionError):
+        raise ModelFileError(f"{path} has a damaged convkit header") from None
+    from convkit.model_schema import check_document
+
+    return check_document(document, path)
 
 
 def read_document(path: str | Path) -> tuple[dict[str, Any], dict]:
     """The JSON document and the tensors of a model file, checked but not built."""
     from safetensors.torch import load
 
+    from convkit.fileio import read_file_bytes
+
     path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"model file not found: {path}")
-    data = path.read_bytes()
+    document = read_header_document(path)  # cheap checks first: nothing big read yet
+    data = read_file_bytes(path, error=ModelFileError, what="model file")
     try:
         tensors = load(data)
-        header_metadata = _safetensors_metadata(data)
     except Exception as error:  # safetensors raises its own error types
+        reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
         raise ModelFileError(
-            f"{path} is not a readable convkit model file (truncated or corrupt: {error})"
+            f"{path} is not a readable convkit model file (truncated or corrupt: {reason})"
         ) from None
-    if METADATA_KEY not in header_metadata:
-        raise ModelFileError(f"{path} is a safetensors file but not a convkit model file")
-    try:
-        document = json.loads(header_metadata[METADATA_KEY])
-    except json.JSONDecodeError:
-        raise ModelFileError(f"{path} has a damaged convkit header") from None
-    if document.get("format_version", 0) > FORMAT_VERSION:
-        raise ModelFileError(
-            f"{path} was written by a newer convkit (format {document['format_version']}); "
-            "upgrade convkit to read it"
-        )
     if weights_digest(tensors) != document.get("weights_sha256"):
         raise ModelFileError(f"{path} has been modified: its weights do not match their checksum")
     return document, tensors
 
 
-def _safetensors_metadata(data: bytes) -> dict[str, str]:
-    """The ``__metadata__`` of a safetensors byte string (header = 8-byte length + JSON)."""
-    header_length = int.from_bytes(data[:8], "little")
-    header = json.loads(data[8 : 8 + header_length])
-    return header.get("__metadata__", {}) or {}
-
-
 def load_model(path: str | Path, device: str = "cpu") -> LoadedModel:
     """Read a model file, rebuild its network and load the weights (eval mode)."""
     from convkit.build import build
+    from convkit.model_schema import check_spec_against
     from convkit.spec import NetSpec
     from convkit.tasks import task_from_dict
 
     document, tensors = read_document(path)
-    spec = NetSpec.from_dict(document["spec"])
+    try:
+        spec = NetSpec.from_dict(document["spec"])
+    except ConvkitError as error:
+        raise ModelFileError(f"{path}: the stored spec is invalid ({error})") from None
+    check_spec_against(spec, document, tensors, path)  # sizes, labels, channels: before building
     net = build(spec)
     try:
         net.load_state_dict(tensors, strict=True)
     except RuntimeError as error:
-        raise ModelFileError(f"{path}: the weights do not fit the stored spec ({error})") from None
+        raise ModelFileError(
+            f"{path}: the weights do not fit the stored spec ({_torch_reason(error)})"
+        ) from None
+    try:
+        task = task_from_dict(document["task"])
+    except ConvkitError as error:
+        raise ModelFileError(f"{path}: the stored task is invalid ({error})") from None
+    except (KeyError, TypeError, ValueError) as error:
+        raise ModelFileError(f"{path}: the stored task is invalid ({error!r:.100})") from None
     net.to(device).eval()
     return LoadedModel(
         path=Path(path),
         net=net,
         spec=spec,
-        task=task_from_dict(document["task"]),
+        task=task,
         preprocessing=document["preprocessing"],
         metadata=document.get("metadata", {}),
         weights_sha256=document["weights_sha256"],
     )
+
+
+def _torch_reason(error: Exception) -> str:
+    """The first specific line of a load_state_dict error (torch prints a multi-line dump)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    detail = next((line for line in lines[1:] if "size mismatch" in line or "Missing" in line), "")
+    text = detail or (lines[0] if lines else type(error).__name__)
+    return text[:200]

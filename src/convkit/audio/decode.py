@@ -43,12 +43,16 @@ def read_audio(source: str | Path | bytes | bytearray) -> tuple[np.ndarray, int]
             raise DataError(f"{name}: empty recording (0 bytes)")
         handle: object = io.BytesIO(bytes(source))
     else:
+        from convkit.fileio import not_regular_reason, read_file_bytes
+
         path = Path(source)
-        if not path.is_file():
+        if not_regular_reason(path) == "file not found":
             raise DataError(f"{name}: no such recording")
-        if path.stat().st_size == 0:
+        # Through the one reader: a FIFO or a link to /dev/zero is refused, not read forever.
+        data = read_file_bytes(path, error=DataError, what="recording")
+        if not data:
             raise DataError(f"{name}: empty recording (0 bytes)")
-        handle = str(path)
+        handle = io.BytesIO(data)
     try:
         samples, sample_rate = soundfile.read(handle, dtype="float32", always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as error:

@@ -116,9 +116,9 @@ def has_test_split(path: str | Path, options: dict | None = None) -> bool:
 
 
 def _list_recordings(root: Path) -> list[Path]:
-    return sorted(
-        p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS
-    )
+    from convkit.data.listing import list_input_files  # the one listing rule (hidden, special)
+
+    return list_input_files(root, AUDIO_EXTENSIONS)[0]
 
 
 def open_audio_dataset(

@@ -64,10 +64,11 @@ def expand_inputs(items: list[str]):
         path = Path(item)
         if path.is_dir():
             found = False
-            for child in sorted(path.rglob("*")):
-                if child.is_file() and child.suffix.lower() in INPUT_SUFFIXES:
-                    found = True
-                    yield str(child)
+            from convkit.data.listing import list_input_files  # train's rule: no hidden files
+
+            for child in list_input_files(path, INPUT_SUFFIXES)[0]:
+                found = True
+                yield str(child)
             if not found:
                 raise UsageError(f"no images or recordings found in folder {item}")
         elif path.is_file():

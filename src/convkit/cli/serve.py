@@ -52,10 +52,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--runtime", choices=("auto", "onnx", "torch"), default="auto",
         help="what runs /predict: auto (default, ONNX Runtime when the model exports), onnx, torch",
     )  # fmt: skip
+    parser.add_argument(
+        "--max-decode-mb",
+        type=float,
+        default=160.0,
+        metavar="MB",
+        help="memory budget per request: the decoded image, width x height x channels x "
+        "bytes per sample, in MiB (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--max-inflight",
+        type=int,
+        default=2,
+        metavar="N",
+        help="heavy requests (predict, featuremaps, gradcam, similar) run at once; more wait "
+        "up to 2 s, then get 503 + Retry-After (default: %(default)s)",
+    )
     parser.set_defaults(handler=run_serve)
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    from convkit.limits import configure_opencv
+
+    # Before anything loads OpenCV: its decoders then refuse uploads over --max-pixels
+    # by their own reading of the size, whatever the header parser made of it.
+    if args.max_pixels > 0:
+        configure_opencv(args.max_pixels)
     try:
         import uvicorn
 
@@ -68,7 +90,14 @@ def run_serve(args: argparse.Namespace) -> int:
         raise UsageError(f"--port must be between 1 and 65535. Received: {args.port}")
     if args.max_upload_mb <= 0 or args.max_pixels <= 0:
         raise UsageError("--max-upload-mb and --max-pixels must be positive")
-    limits = UploadLimits(max_bytes=int(args.max_upload_mb * 2**20), max_pixels=args.max_pixels)
+    if args.max_decode_mb <= 0 or args.max_inflight < 1:
+        raise UsageError("--max-decode-mb must be positive and --max-inflight at least 1")
+    limits = UploadLimits(
+        max_bytes=int(args.max_upload_mb * 2**20),
+        max_pixels=args.max_pixels,
+        max_decoded_bytes=int(args.max_decode_mb * 2**20),
+        max_inflight=args.max_inflight,
+    )
     # loads the model once, now
     app = create_app(args.model, index=args.index, limits=limits, runtime=args.runtime)
     print(f"convkit: serving {args.model} on http://{args.host}:{args.port}/ (Ctrl-C stops)")

@@ -118,6 +118,11 @@ def register(subparsers) -> None:
         help="continue the run in --run-dir from its last checkpoint",
     )
     run.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the run already in --run-dir (its model, checkpoints, metrics, plots)",
+    )
+    run.add_argument(
         "--checkpoint-every",
         type=int,
         default=0,
@@ -257,6 +262,15 @@ def run_train(args) -> int:
     from convkit.cli.summary import load_spec_or_zoo
 
     spec = load_spec_or_zoo(args.spec)  # a file or a zoo name; fails before data is touched
+    from convkit.fileio import check_input_path
+    from convkit.train.run_folder import guard_run_folder
+
+    if args.data is not None:
+        check_input_path(args.data, "--data")
+    if args.val_data is not None:
+        check_input_path(args.val_data, "--val-data")
+    if args.run_dir is not None:  # also for --spark; clears the old run with --overwrite
+        guard_run_folder(args.run_dir, resume=args.resume, overwrite=args.overwrite)
     data = resolve_data(args.data, progress)
     fit = args.spark_fit(args) if args.spark else api.fit  # --spark: convkit.spark
     report = fit(

@@ -1,7 +1,7 @@
 """Decode image files with OpenCV into uint8 (H, W, C) arrays in RGB order.
 
 Every image that enters convkit comes through ``read_image``: JPEG, PNG, BMP,
-WebP, TIFF (and GIF/PNM where OpenCV reads them), in grayscale, RGB, RGBA or
+WebP, TIFF and PNM (``ACCEPTED_FORMATS``; GIF is refused by name), in grayscale, RGB, RGBA or
 16 bits, converted to the depth the network declares (1 or 3 channels).
 Anything that is not a usable image raises ``DataError`` naming the file and
 the reason, so a scan can list it and a training run can skip it.
@@ -9,47 +9,32 @@ the reason, so a scan can list it and a training run can skip it.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+import threading
 from pathlib import Path
 
 import numpy as np
 
-from convkit.data.image_header import looks_truncated, read_header
+from convkit.data.image_header import ACCEPTED_FORMATS, looks_truncated, read_header
 from convkit.errors import DataError
-
-# Default ceiling on declared pixels (width x height): 100 megapixels is a
-# 10,000 x 10,000 photo; beyond that a file is almost surely a decompression
-# bomb. Raise it with CONVKIT_MAX_IMAGE_PIXELS or the max_pixels argument.
-DEFAULT_MAX_PIXELS = 100_000_000
+from convkit.fileio import read_file_bytes
+from convkit.limits import DEFAULT_MAX_PIXELS, max_image_pixels  # noqa: F401 (re-exported)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm", ".pbm")
 
 
-def max_image_pixels() -> int:
-    value = os.environ.get("CONVKIT_MAX_IMAGE_PIXELS")
-    if not value:
-        return DEFAULT_MAX_PIXELS
-    try:
-        return int(value)
-    except ValueError as error:
-        raise DataError(
-            f"CONVKIT_MAX_IMAGE_PIXELS must be a whole number. Received: {value!r}"
-        ) from error
-
-
 def read_bytes(source: str | os.PathLike | bytes) -> tuple[bytes, str]:
-    """The encoded bytes and a name to show in messages."""
+    """The encoded bytes and a name to show in messages.
+
+    Paths go through ``convkit.fileio``: regular files only (a FIFO or a link
+    to /dev/zero is refused, not read forever), at most CONVKIT_MAX_FILE_BYTES.
+    """
     if isinstance(source, bytes | bytearray | memoryview):
         return bytes(source), "<bytes>"
     path = Path(source)
-    try:
-        return path.read_bytes(), str(path)
-    except FileNotFoundError as error:
-        raise DataError(f"{path}: file not found") from error
-    except IsADirectoryError as error:
-        raise DataError(f"{path}: is a folder, expected an image file") from error
-    except OSError as error:
-        raise DataError(f"{path}: cannot read ({error.strerror or error})") from error
+    return read_file_bytes(path, error=DataError, what="image"), str(path)
 
 
 def read_image(
@@ -90,14 +75,19 @@ def decode_image(
         raise DataError(
             f"{name}: not an image (unknown format; expected JPEG, PNG, BMP, WebP or TIFF)"
         )
+    if header.format not in ACCEPTED_FORMATS:  # one rule with the training scan's suffixes
+        raise DataError(
+            f"{name}: {header.format.upper()} images are not supported "
+            "(JPEG, PNG, BMP, WebP, TIFF, PNM); convert it to PNG"
+        )
     limit = max_image_pixels() if max_pixels is None else max_pixels
+    # First line of defence, before any decoder runs: the size the header declares.
+    # The one that cannot be fooled is OpenCV's own check (convkit.limits), on the
+    # size its decoder parsed, before it allocates; the shape check after decoding
+    # holds a caller's smaller limit to what was really produced.
     if header.width is not None and header.height is not None:
         if header.width * header.height > limit:
-            raise DataError(
-                f"{name}: image too large ({header.width}x{header.height} = "
-                f"{header.width * header.height:,} pixels, limit {limit:,}; "
-                "raise CONVKIT_MAX_IMAGE_PIXELS if the file is trusted)"
-            )
+            raise DataError(_too_large(name, header.width, header.height, limit))
         if header.width == 0 or header.height == 0:
             raise DataError(f"{name}: image has zero size ({header.width}x{header.height})")
     if looks_truncated(data, header.format):
@@ -111,14 +101,65 @@ def decode_image(
     else:
         flag = cv2.IMREAD_UNCHANGED  # keep alpha and 16 bits, converted below
     try:
-        image = cv2.imdecode(buffer, flag)
+        with _quiet_native_stderr(header.format == "jpeg"):
+            image = cv2.imdecode(buffer, flag)
     except cv2.error as error:
+        if "CV_IO_MAX_IMAGE" in str(error):  # the decoder's own size check refused it
+            raise DataError(
+                f"{name}: image too large (its {header.format.upper()} decoder reads more than "
+                f"{min(limit, _decoder_limit()):,} pixels; raise CONVKIT_MAX_IMAGE_PIXELS "
+                "if the file is trusted)"
+            ) from None
         raise DataError(
             f"{name}: cannot decode {header.format.upper()} ({_first_line(error)})"
-        ) from error
+        ) from None
     if image is None or image.size == 0:
         raise DataError(f"{name}: corrupt or unsupported {header.format.upper()} data")
+    scale = _reduction(header, min_side) if header.format == "jpeg" else 1
+    height, width = image.shape[0] * scale, image.shape[1] * scale
+    if width * height > limit:
+        raise DataError(_too_large(name, width, height, limit))
     return to_depth(image, channels)
+
+
+_STDERR_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr(active: bool):
+    """Send file descriptor 2 to /dev/null while a native decoder runs.
+
+    libjpeg prints its warnings ("Corrupt JPEG data: 1 extraneous bytes
+    before marker") straight to stderr, past OpenCV's logger, so they can
+    only be silenced at the descriptor. Serialised by a lock, because fd 2 is
+    shared by the threads of a process; CONVKIT_DECODER_WARNINGS=1 keeps them.
+    """
+    if not active or os.environ.get("CONVKIT_DECODER_WARNINGS") == "1":
+        yield
+        return
+    with _STDERR_LOCK:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(devnull)
+
+
+def _too_large(name: str, width: int, height: int, limit: int) -> str:
+    return (
+        f"{name}: image too large ({width}x{height} = {width * height:,} pixels, "
+        f"limit {limit:,}; raise CONVKIT_MAX_IMAGE_PIXELS if the file is trusted)"
+    )
+
+
+def _decoder_limit() -> int:
+    value = os.environ.get("OPENCV_IO_MAX_IMAGE_PIXELS", "")
+    return int(value) if value.isdigit() else 1 << 30
 
 
 def _reduction(header, min_side: int | None) -> int:

@@ -18,7 +18,12 @@ from pathlib import Path
 
 from convkit.data.dataset import FileDataset, sort_class_names
 from convkit.data.decode import IMAGE_SUFFIXES
+from convkit.data.listing import is_hidden, list_input_files
 from convkit.errors import DataError
+from convkit.fileio import MIB, not_regular_reason, read_file_bytes
+
+# A CSV of path,label rows; 64 MiB is millions of rows.
+CSV_MAX_BYTES = 64 * MIB
 
 # Split folder names, first match wins; "test" falls back to a val folder and back.
 SPLIT_FOLDERS = {
@@ -82,14 +87,10 @@ def class_folder_dataset(
         if class_dir.name not in index_of:
             unknown.append(class_dir.name)
             continue
-        for file in sorted(_files_below(class_dir)):
-            if file.suffix.lower() in IMAGE_SUFFIXES:
-                paths.append(str(file))
-                targets.append(index_of[class_dir.name])
-            else:
-                excluded.append(
-                    (str(file), f"not an image file type ({file.suffix or 'no suffix'})")
-                )
+        files, left_out = list_input_files(class_dir, IMAGE_SUFFIXES, kind="an image")
+        paths.extend(str(file) for file in files)
+        targets.extend([index_of[class_dir.name]] * len(files))
+        excluded.extend(left_out)
     if unknown:
         raise DataError(
             f"{folder}: class folders {', '.join(sorted(unknown))} are not among the "
@@ -111,9 +112,9 @@ def csv_dataset(
     """
     csv_path = Path(csv_path)
     try:
-        text = csv_path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError as error:
-        raise DataError(f"{csv_path}: file not found") from error
+        text = read_file_bytes(csv_path, limit=CSV_MAX_BYTES, what="CSV").decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise DataError(f"{csv_path}: not UTF-8 text; expected lines of path,label") from None
     rows = [
         row for row in csv.reader(text.splitlines()) if row and any(cell.strip() for cell in row)
     ]
@@ -142,8 +143,9 @@ def csv_dataset(
         )
     paths, targets, excluded = [], [], []
     for path, label in entries:
-        if not path.is_file():
-            excluded.append((str(path), "file not found"))
+        reason = not_regular_reason(path)
+        if reason is not None:
+            excluded.append((str(path), reason))
             continue
         paths.append(str(path))
         targets.append(index_of[label])
@@ -155,12 +157,4 @@ def csv_dataset(
 
 
 def _class_dirs(folder: Path) -> list[Path]:
-    return [c for c in folder.iterdir() if c.is_dir() and not c.name.startswith(".")]
-
-
-def _files_below(folder: Path):
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        for filename in filenames:
-            if not filename.startswith("."):
-                yield Path(dirpath) / filename
+    return [c for c in folder.iterdir() if c.is_dir() and not is_hidden(c.name)]

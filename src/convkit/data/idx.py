@@ -46,10 +46,9 @@ _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">
 def read_idx(path: str | os.PathLike) -> np.ndarray:
     """Parse one IDX file (gzip-compressed or raw) into a numpy array."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError as error:
-        raise DataError(f"{path}: file not found") from error
+    from convkit.fileio import read_file_bytes
+
+    raw = read_file_bytes(path, what="IDX file")  # regular files only, size cap
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)

@@ -17,6 +17,20 @@ class ImageHeader:
     format: str  # "jpeg", "png", "bmp", "webp", "tiff", "gif", "pnm"
     width: int | None = None
     height: int | None = None
+    # What the decoder will hand back per pixel, when the header says (None: unknown).
+    channels: int | None = None
+    sample_bytes: int | None = None
+
+    def decoded_bytes(self) -> int | None:
+        """Bytes of the array the decoder produces (unknown depth: the worst case, 4 x 16 bits)."""
+        if self.width is None or self.height is None:
+            return None
+        return self.width * self.height * (self.channels or 4) * (self.sample_bytes or 2)
+
+
+# The formats convkit reads, everywhere (train, predict, the server): the same set
+# IMAGE_SUFFIXES names. GIF and others are recognised only to be refused by name.
+ACCEPTED_FORMATS = ("jpeg", "png", "bmp", "webp", "tiff", "pnm")
 
 
 def sniff_format(data: bytes) -> str | None:
@@ -52,7 +66,14 @@ def read_header(data: bytes) -> ImageHeader | None:
             size = None  # a damaged header: the decoder will say so
     if size is None:
         return ImageHeader(fmt)
-    return ImageHeader(fmt, width=size[0], height=size[1])
+    channels, sample_bytes = (size[2], size[3]) if len(size) == 4 else (None, None)
+    if channels is None and fmt in _EIGHT_BIT_FORMATS:
+        channels, sample_bytes = 4, 1  # at most RGBA, 8 bits a sample
+    return ImageHeader(fmt, size[0], size[1], channels, sample_bytes)
+
+
+# Formats whose decoders only ever produce 8-bit samples.
+_EIGHT_BIT_FORMATS = ("bmp", "webp", "gif")
 
 
 def _png_size(data: bytes) -> tuple[int, int] | None:
@@ -60,7 +81,10 @@ def _png_size(data: bytes) -> tuple[int, int] | None:
     if data[12:16] != b"IHDR":
         return None
     width, height = struct.unpack(">II", data[16:24])
-    return width, height
+    depth, color = data[24], data[25]
+    # grey, -, RGB, palette (decoded to RGB, RGBA with tRNS: count 4), grey+alpha, -, RGBA
+    channels = {0: 1, 2: 3, 3: 4, 4: 2, 6: 4}.get(color, 4)
+    return width, height, channels, 2 if depth == 16 else 1
 
 
 # JPEG start-of-frame markers that carry the frame size (not DHT 0xC4, JPG 0xC8, DAC 0xCC)
@@ -68,10 +92,14 @@ _SOF_MARKERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD
 
 
 def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    # Walk the markers as libjpeg does: bytes that are not a marker are skipped
+    # ("extraneous bytes before marker" is only a warning to libjpeg), so a junk
+    # byte in front of the frame header must not hide its size from us.
     pos = 2
     while pos + 4 <= len(data):
         if data[pos] != 0xFF:
-            return None
+            pos += 1
+            continue
         marker = data[pos + 1]
         if marker == 0xFF:  # fill byte
             pos += 1
@@ -81,8 +109,10 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
             continue
         (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
         if marker in _SOF_MARKERS:
+            precision = data[pos + 4]
             height, width = struct.unpack(">HH", data[pos + 5 : pos + 9])
-            return width, height
+            components = data[pos + 9]
+            return width, height, max(components, 3), 2 if precision > 8 else 1
         pos += 2 + length
     return None
 
@@ -115,7 +145,7 @@ def _tiff_size(data: bytes) -> tuple[int, int] | None:
     endian = "<" if data[:2] == b"II" else ">"
     (ifd,) = struct.unpack(endian + "I", data[4:8])
     (count,) = struct.unpack(endian + "H", data[ifd : ifd + 2])
-    width = height = None
+    width = height = bits = samples = None
     for k in range(count):
         entry = data[ifd + 2 + 12 * k : ifd + 14 + 12 * k]
         tag, kind = struct.unpack(endian + "HH", entry[:4])
@@ -123,13 +153,25 @@ def _tiff_size(data: bytes) -> tuple[int, int] | None:
             (value,) = struct.unpack(endian + "H", entry[8:10])
         else:  # LONG
             (value,) = struct.unpack(endian + "I", entry[8:12])
-        if tag == 256:
+        # libtiff keeps the first of duplicated tags (and warns): so do we, or a
+        # file could be measured by one tag and decoded by the other.
+        if tag == 256 and width is None:
             width = value
-        elif tag == 257:
+        elif tag == 257 and height is None:
             height = value
+        elif tag == 258 and bits is None:  # BitsPerSample: one per channel
+            (count_of_values,) = struct.unpack(endian + "I", entry[4:8])
+            if kind == 3 and count_of_values > 2:  # stored at an offset: read the first
+                (bits,) = struct.unpack(endian + "H", data[value : value + 2])
+            else:
+                bits = value
+        elif tag == 277 and samples is None:  # SamplesPerPixel
+            samples = value
     if width is None or height is None:
         return None
-    return width, height
+    # libtiff-based decoders may expand to RGBA; never count fewer than 4 channels
+    sample_bytes = 2 if bits is None else max(1, -(-min(bits, 64) // 8))
+    return width, height, max(4, samples or 4), sample_bytes
 
 
 def _gif_size(data: bytes) -> tuple[int, int] | None:

@@ -20,20 +20,14 @@ FORMATS = ("voc", "yolo", "coco")
 
 
 def read_rgb(path: Path, channels: int = 3) -> np.ndarray:
-    """Decode an image file to (H, W, C) uint8 RGB (or (H, W, 1) grey); DataError if unreadable."""
-    import cv2
+    """Decode an image file to (H, W, C) uint8 RGB (or (H, W, 1) grey); DataError if unreadable.
 
-    try:
-        data = np.fromfile(str(path), dtype=np.uint8)
-    except OSError as error:
-        raise DataError(f"{path}: cannot read image ({error.strerror})") from None
-    flag = cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR
-    image = cv2.imdecode(data, flag) if data.size else None
-    if image is None:
-        raise DataError(f"{path}: not a readable image (corrupt or unsupported format)")
-    if channels == 1:
-        return image[:, :, None]  # (H, W, 1)
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)  # (H, W, 3)
+    Through ``read_image``: regular files only, size and pixel limits, the
+    decoder's own view of the size (no decompression bombs).
+    """
+    from convkit.data.decode import read_image
+
+    return read_image(path, channels=channels)
 
 
 class DetectionDataset:

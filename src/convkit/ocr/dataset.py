@@ -117,6 +117,7 @@ class TextLineDataset:
         """(width, height) of every image from its header; None if it cannot be read."""
         from convkit.data.decode import read_image
         from convkit.data.image_header import read_header
+        from convkit.fileio import read_file_bytes
 
         items = range(len(self))
         if progress and len(self) > 2000:
@@ -126,8 +127,8 @@ class TextLineDataset:
         sizes: list[tuple[int, int] | None] = []
         for i in items:
             try:
-                data = self.paths[i].read_bytes()
-            except OSError:
+                data = read_file_bytes(self.paths[i])
+            except DataError:
                 sizes.append(None)
                 continue
             header = read_header(data)

@@ -13,6 +13,7 @@ A folder holding ``labels.tsv`` or ``labels.csv`` is read through that table.
 from __future__ import annotations
 
 import csv
+import io
 import re
 from pathlib import Path
 
@@ -42,11 +43,10 @@ def labels_from_folder(folder: Path) -> list[tuple[Path, str]]:
 def labels_from_table(table: Path) -> list[tuple[Path, str]]:
     """Rows ``path,text`` (CSV) or ``path<TAB>text`` (TSV); a header row is optional."""
     delimiter = "\t" if table.suffix.lower() in (".tsv", ".tab") else ","
-    try:
-        with open(table, newline="", encoding="utf-8") as handle:
-            rows = list(csv.reader(handle, delimiter=delimiter))
-    except (OSError, UnicodeDecodeError) as error:
-        raise DataError(f"cannot read label table {table}: {error}") from None
+    from convkit.fileio import MIB, read_file_text  # regular files only, size cap
+
+    text = read_file_text(table, limit=64 * MIB, what="label table")
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     if rows and [cell.strip().lower() for cell in rows[0][:2]] == ["path", "text"]:
         rows = rows[1:]
     pairs = []

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from convkit.errors import ConvkitError, DataError, ModelFileError, UsageError
+from convkit.serve.budget import InflightGate, add_admission_control, unique_names
 from convkit.serve.uploads import UploadError, UploadLimits, check_upload, read_limited
 from convkit.viz.model_view import ModelView, shape_text
 
@@ -83,6 +84,9 @@ def create_app(
             return JSONResponse({"detail": message}, status_code=413)
         return await call_next(request)
 
+    app.state.gate = InflightGate(limits.max_inflight, limits.queue_seconds)
+    add_admission_control(app, app.state.gate)
+
     def prepare(upload: UploadFile) -> Any:
         data = read_limited(upload.file, limits)
         check_upload(data, view.input_kind, limits)
@@ -127,7 +131,7 @@ def create_app(
         from convkit.viz import grids
         from convkit.viz.featuremaps import compute_feature_maps
 
-        names = [name for name in layers.replace(",", " ").split() if name]
+        names = unique_names(layers, limit=len(view.layers))  # 15,000 x "conv1" is one conv1
         chosen = view.resolve_layers(names or None)
         x = prepare(file)
         return {

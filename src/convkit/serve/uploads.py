@@ -23,6 +23,11 @@ class UploadLimits:
 
     max_bytes: int = 10 * MIB
     max_pixels: int = 40_000_000  # 40 megapixels, e.g. 8000 x 5000
+    # The decoded array (width x height x channels x bytes a sample): 160 MiB takes a
+    # 40-megapixel 8-bit RGBA image, not a 6300 x 6300 16-bit RGBA one (318 MB).
+    max_decoded_bytes: int = 160 * MIB
+    max_inflight: int = 2  # heavy requests running at once; the rest wait, then 503
+    queue_seconds: float = 2.0  # how long a request waits for a slot before its 503
 
 
 class UploadError(DataError):
@@ -48,12 +53,12 @@ def read_limited(stream, limits: UploadLimits) -> bytes:
 
 def check_image_bytes(data: bytes, limits: UploadLimits) -> None:
     """Refuse non-images (415) and images declaring too many pixels (413)."""
-    from convkit.data.image_header import read_header
+    from convkit.data.image_header import ACCEPTED_FORMATS, read_header
 
     header = read_header(data)
-    if header is None:
+    if header is None or header.format not in ACCEPTED_FORMATS:  # the training scan's rule
         raise UploadError(
-            "upload is not an image this server reads (expected JPEG, PNG, BMP, WebP, TIFF, GIF)",
+            "upload is not an image this server reads (expected JPEG, PNG, BMP, WebP, TIFF, PNM)",
             status=415,
         )
     if header.width is not None and header.height is not None:
@@ -64,6 +69,15 @@ def check_image_bytes(data: bytes, limits: UploadLimits) -> None:
                 f"server's limit of {limits.max_pixels:,}; send a smaller image",
                 status=413,
             )
+    cost = header.decoded_bytes()
+    if cost is not None and cost > limits.max_decoded_bytes:
+        raise UploadError(
+            f"image decodes to {cost / MIB:,.0f} MiB ({header.width}x{header.height}, "
+            f"{header.channels or 4} channels, {8 * (header.sample_bytes or 2)} bits), over the "
+            f"server's budget of {limits.max_decoded_bytes / MIB:,.0f} MiB per request; "
+            "send a smaller or 8-bit image",
+            status=413,
+        )
 
 
 def check_audio_bytes(data: bytes) -> None:

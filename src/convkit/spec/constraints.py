@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from convkit.errors import SpecError
+from convkit.spec.loading import QUOTE_CHARS, short_repr
 from convkit.spec.suggest import did_you_mean
 
 REQUIRED = object()  # marks a parameter without a default
@@ -176,13 +177,15 @@ class Param:
 
 
 def _received(key: str, value: Any) -> str:
-    shown = f"'{value}'" if isinstance(value, str) else repr(value)
+    shown = f"'{value}'" if isinstance(value, str) else short_repr(value)
     if isinstance(value, bool):
         shown = "true" if value else "false"
     elif value is None:
         shown = "null"
     elif isinstance(value, list | tuple):
-        shown = "[" + ", ".join(str(v) for v in value) + "]"
+        shown = "[" + ", ".join(str(v) for v in value[:10]) + (", …]" if len(value) > 10 else "]")
+    if len(shown) > QUOTE_CHARS:
+        shown = shown[:QUOTE_CHARS] + "…"
     return f"Received: {key}={shown}"
 
 
@@ -196,7 +199,7 @@ def validate_params(type_name: str, params: Mapping[str, Param], raw: Mapping[st
         if key not in params:
             valid = ", ".join(params) or "none"
             raise SpecError(
-                f"unknown parameter `{key}` for {type_name}{did_you_mean(key, params)} (valid: {valid})"
+                f"unknown parameter `{str(key)[:QUOTE_CHARS]}` for {type_name}{did_you_mean(key, params)} (valid: {valid})"
             )
     result = {}
     for key, param in params.items():

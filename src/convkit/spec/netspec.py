@@ -20,6 +20,7 @@ from typing import Any
 from convkit.errors import SpecError
 from convkit.spec.constraints import REQUIRED, validate_params
 from convkit.spec.graph import INPUT_NAME, execution_order
+from convkit.spec.loading import QUOTE_CHARS, check_document, short_repr
 from convkit.spec.registry import LayerType, get_layer_type
 from convkit.spec.shapes import Volume
 from convkit.spec.suggest import did_you_mean
@@ -98,7 +99,7 @@ class NetSpec:
     def __post_init__(self) -> None:
         self.input = parse_input(self.input)
         if not isinstance(self.name, str):
-            raise SpecError(f"`name` must be a string. Received: name={self.name!r}")
+            raise SpecError(f"`name` must be a string. Received: name={short_repr(self.name)}")
         self.layers = canonical_layers(self.input, self.layers)
         self.order = execution_order(self.layers)
 
@@ -110,10 +111,13 @@ class NetSpec:
             raise SpecError(
                 f"a spec must be a mapping with `input` and `layers`, not {type(data).__name__}"
             )
+        check_document(data)  # size, depth, number limits: also for dicts from Python or files
         for key in data:
             if key not in ("name", "input", "layers"):
                 hint = did_you_mean(key, ("name", "input", "layers"))
-                raise SpecError(f"unknown top-level key `{key}`{hint} (valid: name, input, layers)")
+                raise SpecError(
+                    f"unknown top-level key `{str(key)[:QUOTE_CHARS]}`{hint} (valid: name, input, layers)"
+                )
         if "input" not in data:
             raise SpecError("the spec needs `input`, the input volume, e.g. `input: 28x28x1`")
         if "layers" not in data:
@@ -122,7 +126,7 @@ class NetSpec:
             )
         raw_layers = data["layers"]
         if not isinstance(raw_layers, list):
-            raise SpecError(f"`layers` must be a list. Received: layers={raw_layers!r}")
+            raise SpecError(f"`layers` must be a list. Received: layers={short_repr(raw_layers)}")
         layers = [parse_layer(entry, index) for index, entry in enumerate(raw_layers)]
         return cls(input=data["input"], layers=layers, name=data.get("name") or "")
 
@@ -206,7 +210,7 @@ def parse_input(value: Any) -> Volume:
     ):
         raise SpecError(
             "`input` must be a volume of three positive integers, height x width x channels, "
-            f"e.g. 28x28x1 or [28, 28, 1]. Received: input={value!r}"
+            f"e.g. 28x28x1 or [28, 28, 1]. Received: input={short_repr(value)}"
         )
     return Volume(*sizes)
 
@@ -224,7 +228,7 @@ def parse_layer(entry: Any, index: int) -> LayerSpec:
     if not isinstance(entry, Mapping) or not entry:
         raise SpecError(
             f"{where}: a layer must be `TYPE`, `{{TYPE: {{params}}}}` or `{{type: TYPE, …}}`. "
-            f"Received: {entry!r}"
+            f"Received: {short_repr(entry)}"
         )
     if "type" in entry:
         body = dict(entry)
@@ -238,7 +242,7 @@ def parse_layer(entry: Any, index: int) -> LayerSpec:
             if layer_type.shorthand is None:
                 raise SpecError(
                     f"{where} ({type_name}): give its parameters as a mapping, "
-                    f"e.g. `{{{type_name}: {{…}}}}`. Received: {body!r}"
+                    f"e.g. `{{{type_name}: {{…}}}}`. Received: {short_repr(body)}"
                 )
             body = {layer_type.shorthand: body}
         body = dict(body)
@@ -249,7 +253,9 @@ def parse_layer(entry: Any, index: int) -> LayerSpec:
             f"write `{{type: conv2d, filters: 20, …}}` or `{{conv2d: {{filters: 20, …}}}}`"
         )
     if not isinstance(type_name, str):
-        raise SpecError(f"{where}: `type` must be a layer type name. Received: type={type_name!r}")
+        raise SpecError(
+            f"{where}: `type` must be a layer type name. Received: type={short_repr(type_name)}"
+        )
     name = body.pop("name", "")
     inputs = body.pop("inputs", ())
     if isinstance(inputs, str):
@@ -285,12 +291,12 @@ def canonical_layers(volume: Volume, raw_layers: Any) -> list[LayerSpec]:
     taken: set[str] = set()
     for index, raw in enumerate(raw_layers):
         if not isinstance(raw, LayerSpec):
-            raise SpecError(f"layer {index + 1}: expected a LayerSpec. Received: {raw!r}")
+            raise SpecError(f"layer {index + 1}: expected a LayerSpec. Received: {short_repr(raw)}")
         if raw.name:
             if not NAME_PATTERN.match(raw.name) or raw.name == INPUT_NAME:
                 raise SpecError(
                     f"layer {index + 1}: `name` must be letters, digits and _ (not starting with "
-                    f"a digit, and not `input`). Received: name={raw.name!r}"
+                    f"a digit, and not `input`). Received: name={short_repr(raw.name)}"
                 )
             if raw.name in taken:
                 raise SpecError(f"layer {index + 1}: the name `{raw.name}` is used twice")
@@ -332,7 +338,9 @@ def _check_input_count(layer_type: LayerType, inputs: tuple[str, ...], where: st
 
 def _validated_params(layer_type, raw_params, where, volume, done, inputs) -> dict:
     if not isinstance(raw_params, Mapping):
-        raise SpecError(f"{where}: parameters must be a mapping. Received: {raw_params!r}")
+        raise SpecError(
+            f"{where}: parameters must be a mapping. Received: {short_repr(raw_params)}"
+        )
     try:
         params = validate_params(layer_type.name, layer_type.params, raw_params)
         if layer_type.finalise is not None:

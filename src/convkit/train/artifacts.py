@@ -29,9 +29,17 @@ def write_metrics(run_dir: Path, history: list[dict]) -> None:
 
 
 def write_skipped(run_dir: Path, skipped: list[tuple[str, str]]) -> Path:
+    """One JSON object per line, ``{"path": ..., "reason": ...}``.
+
+    JSON lines, not tab-separated text: a file name may hold a tab or a
+    newline, and must still be one record that tools can read back.
+    """
     path = Path(run_dir) / "skipped.txt"
-    lines = [f"{where}\t{reason}" for where, reason in skipped]
-    path.write_text("\n".join(lines) + ("\n" if lines else ""))
+    lines = [
+        json.dumps({"path": str(where), "reason": str(reason)}, ensure_ascii=False)
+        for where, reason in skipped
+    ]
+    path.write_text("\n".join(lines) + ("\n" if lines else ""), encoding="utf-8")
     return path
 
 

@@ -111,24 +111,23 @@ class Trainer:
         self.checkpoint_path = self.run_dir / CHECKPOINT_NAME
         self.model_path = self.run_dir / MODEL_NAME
 
-        # 3. resume
+        # 3. resume (from the previous checkpoint when the last one is damaged)
         start_epoch, start_batch = 0, 0
-        if self.resume and self.checkpoint_path.exists():
-            state = load_checkpoint(
-                self.checkpoint_path,
-                net=self.net,
-                optimizer=self.optimizer,
-                scheduler=self.scheduler,
-                scaler=self.scaler,
-            )
-            start_epoch, start_batch = state["epoch"], state["batch"]
-            self.history, self.best = state["history"], state["best"]
-            self.bad_epochs = state["bad_epochs"]
-            self._log(
-                f"resuming from {self.checkpoint_path}: epoch {start_epoch + 1}, batch {start_batch}"
-            )
-        else:
-            self.bad_epochs = 0
+        self.bad_epochs = 0
+        if self.resume:
+            state = self._resume_state()
+            if state is not None:
+                start_epoch, start_batch = state["epoch"], state["batch"]
+                self.history, self.best = state["history"], state["best"]
+                self.bad_epochs = state["bad_epochs"]
+                if start_epoch >= config.epochs and start_batch == 0:
+                    from convkit.errors import UsageError
+
+                    raise UsageError(
+                        f"the checkpoint has finished epoch {start_epoch} and this run has "
+                        f"--epochs {config.epochs}: nothing left to train; raise --epochs to "
+                        "continue it"
+                    )
         for callback in self.callbacks:
             callback.on_fit_start(self)
 
@@ -184,6 +183,38 @@ class Trainer:
             skipped=skipped,
         )
 
+    def _resume_state(self) -> dict | None:
+        """Load the last checkpoint, or the one before it if the last is damaged; say which."""
+        from convkit.errors import ModelFileError
+        from convkit.train.checkpoint import previous_path
+
+        candidates = [self.checkpoint_path, previous_path(self.checkpoint_path)]
+        problems = []
+        for path in candidates:
+            if not path.exists():
+                continue
+            try:
+                state = load_checkpoint(
+                    path,
+                    net=self.net,
+                    optimizer=self.optimizer,
+                    scheduler=self.scheduler,
+                    scaler=self.scaler,
+                )
+            except ModelFileError as error:
+                problems.append(str(error))
+                self._warn(f"{error}; trying the previous checkpoint")
+                continue
+            where = f"epoch {state['epoch'] + 1}, batch {state['batch']}"
+            if path != self.checkpoint_path:
+                self._warn(f"resuming from the previous checkpoint {path} ({where})")
+            else:
+                self._log(f"resuming from {path}: {where}")
+            return state
+        if problems:
+            raise ModelFileError(f"cannot resume: {' / '.join(problems)}")
+        return None
+
     # ------------------------------------------------------------------
     def _train_epoch(self, epoch: int, start_batch: int) -> dict[str, float]:
         import torch
@@ -203,6 +234,7 @@ class Trainer:
             ):
                 output = self.model(inputs)
                 loss = self.task.loss(output, targets)
+            self._watch_loss(loss, epoch, step)
             self.optimizer.zero_grad(set_to_none=True)
             if self.scaler is not None:
                 self.scaler.scale(loss).backward()
@@ -226,12 +258,16 @@ class Trainer:
                 bar.update(len(inputs))
                 if step % 20 == 0 or step == total:
                     bar.set_postfix(_short(metrics.compute()), refresh=False)
+            if step % 20 == 0:
+                self._check_finite(epoch, step)
             if (
                 self.config.checkpoint_every
                 and step % self.config.checkpoint_every == 0
                 and step < total
             ):
+                self._check_finite(epoch, step)  # never checkpoint weights a NaN has reached
                 self._save_checkpoint(epoch, step)
+        self._check_finite(epoch, step)
         if bar is not None:
             bar.close()
         distributed.reduce_metrics(metrics)
@@ -326,6 +362,42 @@ class Trainer:
             file=sys.stderr,
             dynamic_ncols=True,
         )
+
+    def _watch_loss(self, loss, epoch: int, step: int) -> None:
+        """Stop on a NaN/infinite loss. On CPU at once, before backward and step (the
+        weights are still the last good ones); on an accelerator without a per-step
+        sync: a device-side flag, read every 20 steps and before anything is saved."""
+        import torch
+
+        finite = torch.isfinite(loss.detach())
+        if self.device.type == "cpu":
+            if not bool(finite):
+                raise self._diverged(epoch, step, f"{float(loss.detach())}")
+            return
+        self._finite = finite if getattr(self, "_finite", None) is None else self._finite & finite
+
+    def _check_finite(self, epoch: int, step: int) -> None:
+        flag = getattr(self, "_finite", None)
+        if flag is not None and not bool(flag):
+            raise self._diverged(epoch, step - 1, "NaN or infinite (within the last 20 steps)")
+
+    def _diverged(self, epoch: int, step: int, value: str):
+        from convkit.errors import TrainingDiverged
+
+        kept = (
+            f"kept the last good model ({self.model_path}, best epoch {self.best['epoch']})"
+            if self.best and self.model_path.exists()
+            else "no model was saved yet"
+        )
+        return TrainingDiverged(
+            f"training stopped: the loss became {value} at epoch {epoch + 1}, batch {step + 1}; "
+            f"{kept}; the checkpoints hold the last good state. Lower --lr or use --clip-grad"
+        )
+
+    def _warn(self, message: str) -> None:
+        """Always shown (also with --quiet): the user must know a fallback happened."""
+        if self.is_main:
+            print(f"convkit: warning: {message}", file=sys.stderr, flush=True)
 
     def _log(self, message: str) -> None:
         if self.is_main and self.progress:

@@ -211,16 +211,31 @@ def _worst(review: Any, worst: int) -> str:
     )
 
 
+def _skipped_records(path: Path) -> list[tuple[str, str]]:
+    """(path, reason) per line of skipped.txt: JSON lines, or older tab-separated text."""
+    records = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            records.append((str(record["path"]), str(record["reason"])))
+        except (json.JSONDecodeError, KeyError, TypeError):
+            where, _, reason = line.partition("\t")
+            records.append((where, reason))
+    return records
+
+
 def _skipped(run_dir: Path) -> str:
     path = run_dir / "skipped.txt"
     if not path.is_file():
         return ""
-    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    lines = _skipped_records(path)
     if not lines:
         return "<h2>Skipped files</h2><p>None: every file could be read.</p>"
     rows = "".join(
         "<tr>"
-        + "".join(f"<td class='text'>{escape(c)}</td>" for c in (line.split("\t", 1) + [""])[:2])
+        + "".join(f"<td class='text'>{escape(c)}</td>" for c in line)
         + "</tr>"
         for line in lines[:MAX_SKIPPED_SHOWN]
     )

@@ -13,6 +13,7 @@ import numpy as np
 from convkit.detect.annotation import Annotation, clean_boxes
 from convkit.detect.formats import Parsed
 from convkit.errors import DataError
+from convkit.fileio import read_file_text
 
 
 def find_coco_json(root: Path) -> Path | None:
@@ -26,7 +27,7 @@ def find_coco_json(root: Path) -> Path | None:
 
 def _load_json(path: Path) -> dict:
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = json.loads(read_file_text(path, what="COCO annotation file"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise DataError(f"{path}: malformed JSON ({error})") from None
     if not isinstance(document, dict) or not isinstance(document.get("images"), list):

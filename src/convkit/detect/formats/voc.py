@@ -15,6 +15,7 @@ import numpy as np
 from convkit.detect.annotation import Annotation, clean_boxes, find_image, list_images
 from convkit.detect.formats import Parsed, read_class_file
 from convkit.errors import DataError
+from convkit.fileio import MIB, read_file_bytes
 
 
 def _number(element: ElementTree.Element, tag: str, path: Path) -> float:
@@ -34,7 +35,7 @@ def parse_voc_xml(path: Path) -> tuple[list[str], np.ndarray, tuple[int, int] | 
 
     An empty (or whitespace-only) file means an image without objects.
     """
-    text = path.read_bytes()
+    text = read_file_bytes(path, limit=64 * MIB, what="VOC annotation file")
     if not text.strip():
         return [], np.zeros((0, 4), np.float32), None
     try:

@@ -15,6 +15,7 @@ import numpy as np
 from convkit.detect.annotation import Annotation, clean_boxes, list_images
 from convkit.detect.formats import Parsed, read_class_file
 from convkit.errors import DataError
+from convkit.fileio import MIB, read_file_text
 
 YAML_NAMES = ("data.yaml", "dataset.yaml", "data.yml", "dataset.yml")
 
@@ -22,7 +23,8 @@ YAML_NAMES = ("data.yaml", "dataset.yaml", "data.yml", "dataset.yml")
 def parse_yolo_txt(path: Path, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
     """Normalised corner boxes (M, 4) and labels (M,) of one label file; DataError if malformed."""
     boxes, labels = [], []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    text = read_file_text(path, limit=64 * MIB, what="YOLO label file")
+    for number, line in enumerate(text.splitlines(), start=1):
         fields = line.split()
         if not fields:
             continue
