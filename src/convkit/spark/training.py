@@ -52,7 +52,7 @@ def fit_distributed(
     Returns rank 0's ``TrainReport`` (the same value on every rank).
     """
     from convkit.api import default_run_dir, load_spec_any
-    from convkit.spark.launch import run_on_workers
+    from convkit.spark.launch import WorkerLostError, run_on_workers
     from convkit.spark.session import local_slots, session_scope
     from convkit.train.config import TrainConfig
 
@@ -92,16 +92,27 @@ def fit_distributed(
                 file=sys.stderr,
                 flush=True,
             )
-        return run_on_workers(
-            fit_on_rank,
-            payload,
-            session=session,
-            workers=workers,
-            use_gpu=use_gpu,
-            local_mode=local_mode,
-            threads_per_worker=worker_config.threads,
-            slot_wait_s=slot_wait_s,
-        )
+        try:
+            return run_on_workers(
+                fit_on_rank,
+                payload,
+                session=session,
+                workers=workers,
+                use_gpu=use_gpu,
+                local_mode=local_mode,
+                threads_per_worker=worker_config.threads,
+                slot_wait_s=slot_wait_s,
+            )
+        except WorkerLostError as error:
+            raise WorkerLostError(f"{error}; {resume_advice(run_dir)}") from None
+
+
+def resume_advice(run_dir: Path) -> str:
+    """What to do after a lost rank: resume from the checkpoint rank 0 left, if any."""
+    checkpoint = run_dir / "checkpoints" / "last.ckpt"
+    if checkpoint.exists():
+        return f"the same command with --resume continues from {checkpoint}"
+    return "no checkpoint was written yet: run the command again"
 
 
 def fit_on_rank(payload: dict):
