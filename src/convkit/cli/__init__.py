@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "convkit.cli.serve",
     "convkit.cli.ocr",
     "convkit.cli.detect",
+    "convkit.cli.dataset",
 ]
 
 EPILOG = """\
