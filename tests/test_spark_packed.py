@@ -232,3 +232,43 @@ def test_the_scan_runs_as_one_spark_job(pack):
     finally:
         stop_session(session)
     assert len(bad) == 1 and "truncated" in bad[0][1]
+
+
+VOC_XML = """<annotation><filename>{name}.jpg</filename>
+<size><width>64</width><height>48</height><depth>3</depth></size>
+<object><name>ball</name><bndbox><xmin>4</xmin><ymin>6</ymin><xmax>30</xmax><ymax>40</ymax>
+</bndbox></object></annotation>"""
+
+
+def test_pack_detection_and_ocr_keep_boxes_and_text(tmp_path):
+    import cv2
+    import pyarrow.parquet as pq
+
+    from convkit.data.pack import pack_dataset
+
+    voc = tmp_path / "voc"
+    (voc / "Annotations").mkdir(parents=True)
+    (voc / "JPEGImages").mkdir()
+    for name in ("a", "b"):
+        cv2.imwrite(str(voc / "JPEGImages" / f"{name}.jpg"), np.full((48, 64, 3), 90, np.uint8))
+        (voc / "Annotations" / f"{name}.xml").write_text(VOC_XML.format(name=name))
+    out = tmp_path / "voc.pack"
+    assert pack_dataset(voc, str(out), kind="detect", progress=False).rows == 2
+    table = pq.read_table(out / "part-00000.parquet")
+    assert table["boxes"][0].as_py() == [
+        {"label": "ball", "x1": 3.0, "y1": 5.0, "x2": 30.0, "y2": 40.0}  # VOC is 1-based
+    ]
+    assert sorted(table["path"].to_pylist()) == ["JPEGImages/a.jpg", "JPEGImages/b.jpg"]
+
+    lines = tmp_path / "lines"
+    lines.mkdir()
+    for text in ("hello", "world"):
+        cv2.imwrite(str(lines / f"{text}.png"), np.full((32, 96), 255, np.uint8))
+    out = tmp_path / "lines.pack"
+    assert pack_dataset(lines, str(out), kind="ocr", progress=False).rows == 2
+    table = pq.read_table(out / "part-00000.parquet")
+    assert sorted(table["text"].to_pylist()) == ["hello", "world"]
+    from convkit.data import open_image_dataset
+
+    with pytest.raises(DataError, match="packed ocr dataset"):
+        open_image_dataset(out)
