@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from spark_fixtures import write_digit_folder, write_idx_slice, write_tiny_spec
+from spark_fixtures import write_digit_folder, write_tiny_spec
 
 pytest.importorskip("pyspark")
 pytestmark = pytest.mark.slow
@@ -46,15 +46,18 @@ def cluster(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory, mnist_dir):
+    from convkit.data.pack import pack_dataset
+
     root = tmp_path_factory.mktemp("cluster-data")
     photos = write_digit_folder(mnist_dir, root / "photos", per_class=2)
     (photos / "5" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
-    return {
-        "root": root,
-        "spec": write_tiny_spec(root),
-        "train": write_idx_slice(mnist_dir, root / "idx", count=2400),
-        "photos": photos,
-    }
+    # Training data: a packed dataset with one row that does not decode, so
+    # the runs below go through the Spark scan job and the streaming shards.
+    digits = write_digit_folder(mnist_dir, root / "digits", per_class=200)
+    (digits / "7" / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    pack = root / "digits.pack"
+    pack_dataset(digits, str(pack), channels=1, group_mib=0.05, progress=False)
+    return {"root": root, "spec": write_tiny_spec(root), "train": pack, "photos": photos}
 
 
 def convkit(cluster, *args: str, wait: bool = True):
@@ -123,6 +126,9 @@ def test_train_on_the_standalone_cluster(cluster, workspace, reference_run):
     assert (reference_run / "checkpoints" / "last.ckpt").is_file()
     metrics = (reference_run / "metrics.csv").read_text().splitlines()
     assert len(metrics) == 1 + 3  # header + one row per epoch
+    # The Spark scan found the corrupt row once; rank 0 listed it.
+    skipped = (reference_run / "skipped.txt").read_text().splitlines()
+    assert len(skipped) == 1 and "digits.pack row " in skipped[0]
     assert no_leftovers(cluster) == []
 
 

@@ -62,7 +62,13 @@ def get_session(master: str, app_name: str = "convkit", conf: dict[str, str] | N
         return active
     check_master_reachable(master)
     builder = SparkSession.builder.master(master).appName(app_name)
-    settings = {"spark.sql.files.openCostInBytes": BINARY_FILE_OPEN_COST}
+    settings = {
+        "spark.sql.files.openCostInBytes": BINARY_FILE_OPEN_COST,
+        # pandas UDFs get Arrow batches of this many rows (Spark's default is
+        # 10,000): small enough that one batch of decoded images stays well
+        # inside an executor's memory, on a cluster as on local[N].
+        "spark.sql.execution.arrow.maxRecordsPerBatch": "256",
+    }
     if is_loopback_standalone(master):
         # A master on 127.0.0.1 has its executors there too: they must reach
         # the driver on loopback, whatever this machine's host name resolves to.
@@ -83,9 +89,6 @@ def get_session(master: str, app_name: str = "convkit", conf: dict[str, str] | N
                 "spark.ui.enabled": "false",
                 "spark.ui.showConsoleProgress": "false",
                 "spark.sql.shuffle.partitions": str(max(2, local_slots(master) or 2)),
-                # pandas UDFs ship Arrow batches; keep them small enough that
-                # one batch of decoded images stays well inside memory.
-                "spark.sql.execution.arrow.maxRecordsPerBatch": "256",
             }
         )
     settings.update(conf or {})
