@@ -28,6 +28,7 @@ from convkit.data.packed_layout import (
     TEXT_COLUMN,
     PackedLayout,
     open_filesystem,
+    write_labels,
     write_manifest,
 )
 from convkit.errors import DataError, UsageError
@@ -90,6 +91,8 @@ def pack_dataset(
     )  # fmt: skip
     writer, group, group_bytes, target_bytes = None, [], 0, group_mib * 2**20
     total_bytes, done = 0, 0
+    class_index = {name: k for k, name in enumerate(classes)}
+    label_indices = []  # every row's class, in row order: the labels file (classify)
 
     def flush():
         nonlocal writer, group, group_bytes
@@ -117,6 +120,8 @@ def pack_dataset(
             if row is None:
                 continue
             group.append(row)
+            if kind == "classify":
+                label_indices.append(class_index[row[LABEL_COLUMN]])
             group_bytes += len(row[CONTENT_COLUMN])
             total_bytes += len(row[CONTENT_COLUMN])
             full = group_bytes >= target_bytes and len(group) >= MIN_GROUP_ROWS
@@ -131,6 +136,10 @@ def pack_dataset(
             writer.close()
     skipped.extend(getattr(rows, "skipped", []))
     layout.extra["rows"] = layout.num_rows
+    if kind == "classify":
+        # One small file, so that a rank learns every row's label with one read
+        # instead of opening every part (980 opens at 10 M images on S3).
+        write_labels(layout, np.asarray(label_indices, dtype=np.int32))
     write_manifest(layout)  # last: a pack without its manifest is not a dataset
     return PackSummary(
         str(out), kind, layout.num_rows, len(layout.files), len(layout.rows_per_group),

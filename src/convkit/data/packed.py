@@ -18,6 +18,7 @@ from convkit.data.packed_layout import (
     CONTENT_COLUMN,
     LABEL_COLUMN,
     check_schema,
+    read_labels,
     read_layout,
 )
 from convkit.errors import DataError
@@ -59,9 +60,14 @@ class PackedImageDataset(ImageDataset):
         return open_part(self.layout, file_index)
 
     def _read_targets(self) -> np.ndarray:
-        """Class index of every row, from the label column alone (no Python object per row)."""
+        """Class index of every row: the pack's labels file, else the label column of each part."""
         import pyarrow as pa
         import pyarrow.compute as pc
+
+        stored = read_labels(self.layout)
+        if stored is not None and list(self.classes) == list(self.layout.classes):
+            self.open_file(0)  # the first part's schema, at least, is checked up front
+            return stored
 
         parts = []
         for file_index, group_rows in enumerate(self.layout.group_rows):

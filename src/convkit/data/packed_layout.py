@@ -23,6 +23,7 @@ import numpy as np
 from convkit.errors import DataError
 
 MANIFEST_NAME = "_convkit_pack.json"
+LABELS_NAME = "_convkit_labels.npy"  # int32 class index of every row, in row order
 FORMAT_VERSION = 1
 PATH_COLUMN, CONTENT_COLUMN, LABEL_COLUMN = "path", "content", "label"
 BOXES_COLUMN, TEXT_COLUMN = "boxes", "text"
@@ -163,6 +164,37 @@ def write_manifest(layout: PackedLayout) -> None:
     path = f"{layout.base.rstrip('/')}/{MANIFEST_NAME}"
     with layout.filesystem.open_output_stream(path) as stream:
         stream.write(json.dumps(layout.to_dict(), indent=1).encode())
+
+
+def write_labels(layout: PackedLayout, labels: np.ndarray) -> None:
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, labels.astype(np.int32), allow_pickle=False)
+    with layout.filesystem.open_output_stream(f"{layout.base.rstrip('/')}/{LABELS_NAME}") as out:
+        out.write(buffer.getvalue())
+    layout.extra["labels_file"] = LABELS_NAME
+
+
+def read_labels(layout: PackedLayout) -> np.ndarray | None:
+    """The labels file's class indices, or None when the pack has none (read the column)."""
+    import io
+
+    name = layout.extra.get("labels_file")
+    if not name:
+        return None
+    try:
+        with layout.filesystem.open_input_stream(f"{layout.base.rstrip('/')}/{name}") as stream:
+            labels = np.load(io.BytesIO(stream.read()), allow_pickle=False)
+    except (OSError, ValueError) as error:
+        raise DataError(f"{layout.root}: cannot read {name} ({error})") from None
+    if labels.ndim != 1 or len(labels) != layout.num_rows:
+        raise DataError(
+            f"{layout.root}: {name} has {labels.size} labels, the manifest {layout.num_rows} rows"
+        )
+    if len(labels) and (labels.min() < 0 or labels.max() >= len(layout.classes)):
+        raise DataError(f"{layout.root}: {name} holds class numbers outside the classes")
+    return labels.astype(np.int32, copy=False)
 
 
 def check_schema(schema, location: str, kind: str) -> None:
