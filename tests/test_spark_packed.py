@@ -220,15 +220,26 @@ def test_cli_pack_reports_one_line(photos, tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_the_scan_runs_as_one_spark_job(pack):
+def test_the_scan_runs_as_one_spark_job_and_refuses_a_wrong_schema(pack, tmp_path):
     pytest.importorskip("pyspark")
+    import shutil
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     from convkit.spark.packed_scan import scan_packed_dataset
     from convkit.spark.session import get_session, stop_session
 
     out, _ = pack
+    wrong = tmp_path / "wrong.pack"
+    shutil.copytree(out, wrong)
+    manifest = json.loads((wrong / "_convkit_pack.json").read_text())
+    pq.write_table(pa.table({"content": ["text, not bytes"]}), wrong / manifest["files"][0])
     session = get_session("local[2]", app_name="convkit packed scan test")
     try:
         bad = scan_packed_dataset(session, str(out), 1, progress=False)
+        with pytest.raises(DataError, match="column 'content' is string"):
+            scan_packed_dataset(session, str(wrong), 1, progress=False)
     finally:
         stop_session(session)
     assert len(bad) == 1 and "truncated" in bad[0][1]
