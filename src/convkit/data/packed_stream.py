@@ -26,8 +26,10 @@ import numpy as np
 from convkit.data.batches import BatchSource
 from convkit.errors import DataError
 
-WINDOW_ROWS = 16384
-WINDOW_MIB = 128.0
+# A window: enough rows to mix well (the pack's rows are already in random
+# order), few enough that a rank's memory does not depend on the dataset.
+WINDOW_ROWS = 4096
+WINDOW_MIB = 64.0
 
 
 class StreamingBatches(BatchSource):
@@ -106,21 +108,29 @@ class StreamingBatches(BatchSource):
         return positions
 
     # -- reading ---------------------------------------------------------------
-    def _read_window(self, positions: np.ndarray, handles: dict) -> dict[int, bytes]:
-        """Encoded bytes of each position's row, reading each row group once."""
+    def _read_window(self, positions: np.ndarray, handles: dict):
+        """(index of each position, one BinaryArray): the window's bytes, each group read once.
+
+        The bytes stay in Arrow's memory until a batch takes them: the reading
+        thread creates no Python object per row (which would pile up in its
+        own malloc arena and raise the process's peak memory).
+        """
+        import pyarrow as pa
+
         rows = self._rows[positions]
         group_of = np.searchsorted(self._group_starts, rows, side="right") - 1
-        found: dict[int, bytes] = {}
+        pieces, order = [], []
         for group in np.unique(group_of):
             file_index, group_in_file = self._groups[int(group)]
             if file_index not in handles:
                 handles[file_index] = self.dataset.open_file(file_index)
             contents = self.dataset.read_group(file_index, group_in_file, handles[file_index])
             mine = positions[group_of == group]
-            offsets = self._rows[mine] - self._group_starts[group]
-            for position, value in zip(mine, contents.take(offsets).to_pylist(), strict=True):
-                found[int(position)] = value
-        return found
+            pieces.append(contents.take(pa.array(self._rows[mine] - self._group_starts[group])))
+            order.append(mine)
+        values = pa.concat_arrays(pieces) if pieces else pa.array([], pa.binary())
+        where = {int(p): k for k, p in enumerate(np.concatenate(order))} if order else {}
+        return where, values
 
     def epoch(self, epoch: int, start: int = 0):
         if start < 0:
@@ -145,20 +155,21 @@ class StreamingBatches(BatchSource):
             for number in range(first_window, len(windows)):
                 positions, future = ahead
                 ahead = submit(number + 1) if number + 1 < len(windows) else None
-                contents = future.result()
+                where, values = future.result()
                 if number == first_window:
                     positions = positions[offset:]
                 for position in positions:
                     if emitted >= limit:
                         break
-                    pending.append((int(position), contents.get(int(position))))
+                    index = where.get(int(position))
+                    pending.append((int(position), None if index is None else values[index].as_py()))
                     emitted += 1
                     if len(pending) == self.batch_size:
                         batch = self._batch(epoch, pending)
                         pending = []
                         if batch is not None:
                             yield batch
-                del contents  # let the window go before the next one is decoded
+                del where, values  # let the window go before the next one is decoded
         if pending and not self.drop_last:
             batch = self._batch(epoch, pending)
             if batch is not None:
