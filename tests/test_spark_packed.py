@@ -283,3 +283,21 @@ def test_pack_detection_and_ocr_keep_boxes_and_text(tmp_path):
 
     with pytest.raises(DataError, match="packed ocr dataset"):
         open_image_dataset(out)
+
+
+def test_pack_picks_the_split_asked_for(tmp_path):
+    import cv2
+
+    from convkit.data.pack import pack_dataset
+
+    for split, count in (("train", 3), ("test", 2)):
+        for label in ("cat", "dog"):
+            folder = tmp_path / "pets" / split / label
+            folder.mkdir(parents=True)
+            for k in range(count):
+                cv2.imwrite(str(folder / f"{k}.png"), np.full((8, 8), 40 * k, np.uint8))
+    train = pack_dataset(tmp_path / "pets", str(tmp_path / "train.pack"), progress=False)
+    test = pack_dataset(tmp_path / "pets", str(tmp_path / "test.pack"), split="test",
+                        progress=False)  # fmt: skip
+    assert (train.rows, test.rows) == (6, 4)
+    assert train.classes == test.classes == ["cat", "dog"]

@@ -9,6 +9,7 @@ EPILOG = """\
 examples:
   convkit dataset pack photos/ /shared/photos.pack
   convkit dataset pack ../shared/data/mnist s3://bucket/mnist.pack
+  convkit dataset pack ../shared/data/mnist mnist-test.pack --split test
   convkit dataset pack kangaroo/ kangaroo.pack --kind detect
   convkit train spec.yaml --data /shared/photos.pack --spark spark://master:7077 --workers 8
 """
@@ -46,6 +47,12 @@ def register(subparsers) -> None:
         help="encoded bytes per row group (default 16; 64..4096 rows each)",
     )
     pack.add_argument("--channels", type=int, default=3, choices=[1, 3])
+    pack.add_argument(
+        "--split",
+        default="train",
+        choices=["train", "val", "test"],
+        help="which split of FOLDER to pack, when it has several (default train)",
+    )
     pack.add_argument("--quiet", action="store_true", help="no progress lines")
     pack.set_defaults(handler=run_pack)
     parser.set_defaults(handler=lambda args: _usage(parser))
@@ -66,6 +73,7 @@ def run_pack(args) -> int:
         seed=args.seed,
         group_mib=args.group_mib,
         channels=args.channels,
+        split=args.split,
         progress=not args.quiet,
     )
     print(summary)

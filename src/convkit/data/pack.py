@@ -67,9 +67,14 @@ def pack_dataset(
     seed: int = 0,
     group_mib: float = 16.0,
     channels: int = 3,
+    split: str = "train",
     progress: bool = True,
 ) -> PackSummary:
-    """Write ``source`` (a class folder, CSV, IDX, VOC/YOLO/COCO, or text lines) to ``out``."""
+    """Write ``source`` (a class folder, CSV, IDX, VOC/YOLO/COCO, or text lines) to ``out``.
+
+    ``split`` picks the part of a source that has several (MNIST's t10k files,
+    a test/ folder, VOC's test.txt): pack each split to its own ``out``.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -77,7 +82,7 @@ def pack_dataset(
         raise UsageError(f"--kind must be one of {', '.join(KINDS)}. Received: {kind!r}")
     if group_mib <= 0:
         raise UsageError(f"--group-mib must be positive. Received: {group_mib}")
-    rows, classes, skipped = _source_rows(str(source), kind, channels)
+    rows, classes, skipped = _source_rows(str(source), kind, channels, split)
     if not len(rows):
         raise DataError(f"{source}: nothing to pack")
     order = np.random.default_rng(seed).permutation(len(rows))
@@ -171,14 +176,16 @@ class _RowMakers(list):
     skipped: list[tuple[str, str]]
 
 
-def _source_rows(source: str, kind: str, channels: int):
+def _source_rows(source: str, kind: str, channels: int, split: str):
     """(row makers, class names, files the source reader already left out)."""
+    from pathlib import Path
+
     makers = _RowMakers()
     makers.skipped = []
     if kind == "classify":
         from convkit.data import open_image_dataset
 
-        dataset = open_image_dataset(source, options={"channels": channels})
+        dataset = open_image_dataset(source, split=split, options={"channels": channels})
         classes = list(dataset.classes)
         paths = getattr(dataset, "paths", None)
         for index in range(len(dataset)):
@@ -189,17 +196,17 @@ def _source_rows(source: str, kind: str, channels: int):
                 makers.append(_array_row(dataset, index, label))
         return makers, classes, list(getattr(dataset, "excluded", []) or [])
     if kind == "detect":
-        from pathlib import Path
-
         from convkit.detect.dataset import open_detection_dataset
 
-        dataset = open_detection_dataset(source, channels=channels)
+        dataset = open_detection_dataset(source, split=split, channels=channels)
         classes = list(dataset.classes)
         for annotation in dataset.annotations:
             makers.append(_detect_row(annotation, classes, makers.skipped, Path(source)))
         return makers, classes, list(dataset.skipped)
     from convkit.ocr.dataset import TextLineDataset
 
+    if (Path(source) / split).is_dir():  # lines/train, lines/test, as the OCR task reads them
+        source = str(Path(source) / split)
     dataset = TextLineDataset.open(source, channels=1)
     for path, text in zip(dataset.paths, dataset.texts, strict=True):
         makers.append(_file_row(str(path), None, makers.skipped, root=source, text=text))
