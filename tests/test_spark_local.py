@@ -270,3 +270,22 @@ def test_cli_predict_with_spark(spark, workspace, tmp_path, capsys):
     assert list(pd.read_parquet(out).columns) == ["path", "label", "probability", "top", "error"]
     assert not spark.sparkContext._jsc.sc().isStopped()  # the caller's session is left running
     assert main(["predict", str(workspace["model"]), "x.png", "--spark", "local[2]"]) == 2
+
+
+def test_predict_dataframe_reads_a_packed_dataset(spark, workspace, tmp_path):
+    import pandas as pd
+
+    from convkit.data.pack import pack_dataset
+    from convkit.spark import predict_dataframe
+
+    pack = tmp_path / "photos.pack"
+    pack_dataset(workspace["photos"], str(pack), channels=1, progress=False)
+    out = tmp_path / "packed-predictions.parquet"
+    summary = predict_dataframe(
+        workspace["model"], pack, out_parquet=out, session=spark, progress=False
+    )
+    assert summary["rows"] == 31 and summary["errors"] == 1  # broken.png: nulls + error
+    table = pd.read_parquet(out)
+    broken = table[table.path.str.endswith("broken.png")].iloc[0]
+    assert pd.isna(broken.label) and broken.error
+    assert table.error.isna().sum() == 30

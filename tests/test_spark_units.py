@@ -9,7 +9,7 @@ import time
 import pandas as pd
 import pytest
 
-from convkit.errors import DataError, UsageError
+from convkit.errors import ConvkitError, DataError, UsageError
 from convkit.spark import launch, session
 from convkit.spark.udfs import embed_frame, predict_frame
 from spark_fixtures import train_tiny_model, write_digit_folder, write_idx_slice, write_tiny_spec
@@ -201,3 +201,73 @@ def test_parquet_without_label_column_says_what_is_needed(tmp_path):
     pq.write_table(pa.table({"content": [b"x"]}), tmp_path / "x.parquet")
     with pytest.raises(DataError, match="needs the columns 'content'.*'label'"):
         ParquetImageDataset(tmp_path / "x.parquet")
+
+
+def test_standalone_master_urls_are_parsed_and_a_dead_one_refused_at_once():
+    from convkit.spark.local_cluster import free_port
+
+    assert session.standalone_addresses("spark://a:7077,b:7078") == [("a", 7077), ("b", 7078)]
+    assert session.standalone_addresses("yarn") == []
+    assert session.is_loopback_standalone("spark://127.0.0.1:7077")
+    assert not session.is_loopback_standalone("spark://10.0.0.5:7077")
+    with pytest.raises(UsageError, match="spark://HOST:PORT"):
+        session.standalone_addresses("spark://nohost")
+    port = free_port()  # nothing listens there
+    started = time.monotonic()
+    with pytest.raises(UsageError, match=f"cannot reach the Spark master spark://127.0.0.1:{port}"):
+        session.check_master_reachable(f"spark://127.0.0.1:{port}")
+    assert time.monotonic() - started < 5
+    session.check_master_reachable("yarn")  # left to Spark
+
+
+def test_slot_wait_on_a_cluster_stops_once_executors_stop_coming(monkeypatch):
+    calls = []
+
+    def slots(_session):
+        calls.append(time.monotonic())
+        return 1 if len(calls) < 3 else 2  # a second executor registers, then no more
+
+    monkeypatch.setattr(session, "task_slots", slots)
+    monkeypatch.setattr(session, "SLOTS_SETTLE_S", 1.0)
+    started = time.monotonic()
+    with pytest.raises(UsageError, match="needs 3 Spark task slots.*has 2"):
+        session.check_slots(FakeSession("spark://127.0.0.1:7077"), 3, wait_s=60)
+    assert time.monotonic() - started < 10  # settled, not the full 60 s
+
+
+def test_a_lost_peer_becomes_one_line_with_the_rank():
+    record = {
+        "rank": 0,
+        "kind": "RuntimeError",
+        "user_error": False,
+        "message": "[/x/gloo/pair.cc:537] Read error [127.0.0.1]:4242: Connection reset by peer. "
+        "This is typically caused by a remote worker hanging",
+    }
+    assert launch.is_peer_failure(record)
+    assert launch.peer_failure_summary(record["message"]) == (
+        "Connection reset by peer at 127.0.0.1:4242"
+    )
+    assert issubclass(launch.WorkerLostError, ConvkitError)
+
+
+def test_local_cluster_finds_processes_by_marker_and_ends_them(tmp_path):
+    import os
+
+    from convkit.spark import local_cluster
+
+    marker = "test-" + os.urandom(4).hex()
+    env = {**os.environ, local_cluster.CLUSTER_ID_VARIABLE: marker}
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], env=env)
+    try:
+        deadline = time.monotonic() + 10
+        while child.pid not in local_cluster.processes_with_marker(
+            local_cluster.CLUSTER_ID_VARIABLE, marker
+        ):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        local_cluster.end_processes([child.pid], grace_s=5)
+        assert child.wait(timeout=5) is not None
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()

@@ -32,6 +32,7 @@ COMMAND_MODULES = [
     "convkit.cli.detect",
     "convkit.cli.weights",
     "convkit.cli.import_onnx",
+    "convkit.cli.dataset",
 ]
 
 EPILOG = """\

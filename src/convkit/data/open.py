@@ -55,6 +55,12 @@ def _open(path: Path, text: str, split, channels, classes, labels) -> ImageDatas
         from convkit.data.digits import sklearn_digits
 
         return _digits_split(sklearn_digits(), split)
+    from convkit.data.packed_layout import has_manifest  # `convkit dataset pack` output
+
+    if has_manifest(text):  # local, or any pyarrow/fsspec URL
+        from convkit.data.packed import PackedImageDataset
+
+        return PackedImageDataset(text, channels=channels, classes=classes)
     if not path.exists():
         raise DataError(f"{path}: no such file or folder; {EXPECTED}")
     from convkit.data.parquet import ParquetImageDataset, is_parquet  # bytes + labels (Spark)

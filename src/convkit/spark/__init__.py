@@ -20,6 +20,8 @@ _EXPORTS = {
     "check_slots": "convkit.spark.session",
     "run_on_workers": "convkit.spark.launch",
     "WorkerError": "convkit.spark.launch",
+    "WorkerLostError": "convkit.spark.launch",
+    "LocalCluster": "convkit.spark.local_cluster",
     "fit_distributed": "convkit.spark.training",
     "predict_udf": "convkit.spark.udfs",
     "embed_udf": "convkit.spark.udfs",

@@ -116,7 +116,19 @@ def read_files(session, sources: list[str], extensions: tuple[str, ...]):
     case); files and globs are read as given. ``binaryFile`` also yields
     modificationTime and length, which are dropped.
     """
+    from convkit.data.packed import open_part
+    from convkit.data.packed_layout import has_manifest, read_layout
+
     frames = []
+    packs = [s for s in sources if has_manifest(s)]
+    for pack in packs:
+        open_part(read_layout(pack), 0)  # a wrong schema is one line here, not a Java trace
+    if packs:
+        # A packed dataset: its rows already hold path and bytes; Spark reads
+        # the part files in parallel (the manifest is not a Parquet file).
+        frame = session.read.parquet(*[_parts_glob(s) for s in packs])
+        frames.append(frame.select("path", "content"))
+        sources = [s for s in sources if s not in packs]
     folders = [s for s in sources if not _is_glob(s) and Path(s).is_dir()]
     if folders:
         pattern = "(?i)\\.(" + "|".join(extensions) + ")$"
@@ -130,6 +142,10 @@ def read_files(session, sources: list[str], extensions: tuple[str, ...]):
     for other in frames[1:]:
         frame = frame.unionByName(other)
     return frame.select("path", "content")
+
+
+def _parts_glob(location: str) -> str:
+    return f"{location.rstrip('/')}/part-*.parquet"
 
 
 def _source_path(glob_or_folder) -> str:

@@ -40,8 +40,20 @@ UNINFORMATIVE = ("ChildFailedError", "TorchDistributor failed", "Py4JJavaError",
 EXCEPTION_LINE = re.compile(r"^\s*(?:\[rank\d+\]:\s*)?([\w.]+(?:Error|Exception)): (.+)$")
 
 
+# Spark's words for an executor (or its machine) that went away mid-stage.
+EXECUTOR_LOST_HINTS = ("ExecutorLostFailure", "worker lost", "Lost executor", "Executor lost")
+
+
 class WorkerError(RuntimeError):
     """A rank failed with an error that is not a user mistake (a bug, out of memory)."""
+
+
+class WorkerLostError(ConvkitError):
+    """A rank, its executor or its machine died, and the other ranks lost contact.
+
+    Not a bug in the run: the cure is to run again (``--resume`` continues
+    from the last checkpoint), so it is reported as one line, like a user error.
+    """
 
 
 def run_on_workers(
@@ -76,8 +88,18 @@ def run_on_workers(
             log = watch.text() + "\n" + str(error)
         # Raised outside the except block so that Spark's long Java trace is not chained.
     reported = pick_root_cause(parse_error_lines(log))
+    if reported is not None and not reported.get("user_error") and is_peer_failure(reported):
+        raise WorkerLostError(
+            f"worker rank {reported['rank']}: lost contact with the other ranks "
+            f"({peer_failure_summary(reported['message'])}): a training process, its executor "
+            "or its machine stopped"
+        )
     if reported is not None:
         raise _rebuild(reported)
+    if any(hint in log for hint in EXECUTOR_LOST_HINTS):
+        raise WorkerLostError(
+            f"a Spark executor running a training rank was lost ({last_exception_line(log)})"
+        )
     missing = MISSING_MODULE.search(log)
     if missing:
         raise UsageError(
@@ -158,6 +180,19 @@ def pick_root_cause(records: list[dict]) -> dict | None:
         if not any(hint in record.get("message", "") for hint in PEER_FAILURE_HINTS):
             return record
     return records[0]
+
+
+def is_peer_failure(record: dict) -> bool:
+    return any(hint in record.get("message", "") for hint in PEER_FAILURE_HINTS)
+
+
+def peer_failure_summary(message: str) -> str:
+    """"Connection reset by peer" and the address, without gloo's source path and advice."""
+    for hint in PEER_FAILURE_HINTS:
+        if hint in message:
+            address = re.search(r"\[([\w.:-]+)\]:(\d+)", message)
+            return f"{hint} at {address.group(1)}:{address.group(2)}" if address else hint
+    return message
 
 
 def last_exception_line(log: str) -> str:

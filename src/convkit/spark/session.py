@@ -20,6 +20,12 @@ from convkit.errors import UsageError
 BINARY_FILE_OPEN_COST = str(64 * 1024)
 
 LOCAL_MASTER = re.compile(r"^local(\[(\*|\d+)(,\s*\d+)?\])?$")
+# spark://host:port[,host2:port2] (standalone, optionally with standby masters).
+STANDALONE_MASTER = re.compile(r"^spark://(.+)$")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+# A cluster's executors register one by one; once their number has not changed
+# for this long, more are not coming (see check_slots).
+SLOTS_SETTLE_S = 10.0
 
 
 def is_local_master(master: str) -> bool:
@@ -54,8 +60,21 @@ def get_session(master: str, app_name: str = "convkit", conf: dict[str, str] | N
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
+    check_master_reachable(master)
     builder = SparkSession.builder.master(master).appName(app_name)
-    settings = {"spark.sql.files.openCostInBytes": BINARY_FILE_OPEN_COST}
+    settings = {
+        "spark.sql.files.openCostInBytes": BINARY_FILE_OPEN_COST,
+        # pandas UDFs get Arrow batches of this many rows (Spark's default is
+        # 10,000): small enough that one batch of decoded images stays well
+        # inside an executor's memory, on a cluster as on local[N].
+        "spark.sql.execution.arrow.maxRecordsPerBatch": "256",
+    }
+    if is_loopback_standalone(master):
+        # A master on 127.0.0.1 has its executors there too: they must reach
+        # the driver on loopback, whatever this machine's host name resolves to.
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        settings.update({"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1"})
     if is_local_master(master):
         # The JVM reads SPARK_LOCAL_IP when it starts; spark.driver.* alone
         # still lets the block manager pick a public interface.
@@ -70,9 +89,6 @@ def get_session(master: str, app_name: str = "convkit", conf: dict[str, str] | N
                 "spark.ui.enabled": "false",
                 "spark.ui.showConsoleProgress": "false",
                 "spark.sql.shuffle.partitions": str(max(2, local_slots(master) or 2)),
-                # pandas UDFs ship Arrow batches; keep them small enough that
-                # one batch of decoded images stays well inside memory.
-                "spark.sql.execution.arrow.maxRecordsPerBatch": "256",
             }
         )
     settings.update(conf or {})
@@ -81,6 +97,53 @@ def get_session(master: str, app_name: str = "convkit", conf: dict[str, str] | N
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+def standalone_addresses(master: str) -> list[tuple[str, int]]:
+    """(host, port) of each master in a ``spark://`` URL; [] for other masters."""
+    match = STANDALONE_MASTER.match(master.strip())
+    if not match:
+        return []
+    addresses = []
+    for part in match.group(1).split(","):
+        host, _, port = part.strip().rpartition(":")
+        if not host or not port.isdigit():
+            raise UsageError(
+                f"--spark {master}: a standalone master URL is spark://HOST:PORT "
+                "(e.g. spark://127.0.0.1:7077)"
+            )
+        addresses.append((host.strip("[]"), int(port)))
+    return addresses
+
+
+def is_loopback_standalone(master: str) -> bool:
+    addresses = standalone_addresses(master)
+    return bool(addresses) and all(host in LOOPBACK_HOSTS for host, _ in addresses)
+
+
+def check_master_reachable(master: str, timeout_s: float = 5.0) -> None:
+    """Refuse a ``spark://`` master nobody listens at, before a JVM is started.
+
+    Spark itself retries registering with a dead master for about a minute
+    and then stops the context with a long Java trace; a TCP connect says the
+    same in milliseconds. Other masters (yarn, k8s://) are left to Spark.
+    """
+    import socket
+
+    addresses = standalone_addresses(master)
+    if not addresses:
+        return
+    reasons = []
+    for host, port in addresses:
+        try:
+            with socket.create_connection((host, port), timeout=timeout_s):
+                return  # one live master is enough (the others are standbys)
+        except OSError as error:
+            reasons.append(f"{host}:{port}: {error.strerror or error}")
+    raise UsageError(
+        f"cannot reach the Spark master {master} ({'; '.join(reasons)}): is it running, "
+        "and is the URL the one its log prints (Starting Spark master at spark://...)?"
+    )
 
 
 def task_slots(session) -> int:
@@ -110,11 +173,17 @@ def check_slots(session, processes: int, wait_s: float = 0.0) -> int:
         raise UsageError(f"--workers must be at least 1. Received: workers={processes}")
     # A local master's slots are fixed: waiting would only delay the error.
     is_local = is_local_master(session.sparkContext.master)
-    deadline = time.monotonic() + (0.0 if is_local else wait_s)
+    started = time.monotonic()
+    deadline = started + (0.0 if is_local else wait_s)
     slots = task_slots(session)
+    changed = started
     while slots < processes and time.monotonic() < deadline:
-        time.sleep(1.0)
-        slots = task_slots(session)
+        if slots > 0 and time.monotonic() - changed >= SLOTS_SETTLE_S:
+            break  # executors came and stopped coming: the cluster is this big
+        time.sleep(0.5)
+        now_slots = task_slots(session)
+        if now_slots != slots:
+            slots, changed = now_slots, time.monotonic()
     if slots < processes:
         master = session.sparkContext.master
         hint = (

@@ -52,7 +52,8 @@ def fit_distributed(
     Returns rank 0's ``TrainReport`` (the same value on every rank).
     """
     from convkit.api import default_run_dir, load_spec_any
-    from convkit.spark.launch import run_on_workers
+    from convkit.data.packed_layout import has_manifest
+    from convkit.spark.launch import WorkerLostError, run_on_workers
     from convkit.spark.session import local_slots, session_scope
     from convkit.train.config import TrainConfig
 
@@ -72,6 +73,12 @@ def fit_distributed(
         if use_gpu is None:
             use_gpu = config.device != "cpu" and cluster_has_gpus(session)
         worker_config = config_for_workers(config, session, workers, use_gpu)
+        known_scans = {}
+        if has_manifest(str(data)):
+            # One Spark job decodes every row once; the ranks skip their own scan.
+            from convkit.spark.packed_scan import scan_packed_dataset
+
+            known_scans[str(data)] = scan_packed_dataset(session, str(data), 3, progress)
         payload = {
             "spec": spec.to_dict(),  # travels as data: workers need not see the spec file
             "data": str(data),
@@ -80,6 +87,7 @@ def fit_distributed(
             "resume": resume,
             "progress": progress,
             "fit_options": fit_options,
+            "known_scans": known_scans,
         }
         if progress:
             slots = local_slots(session.sparkContext.master)
@@ -92,16 +100,27 @@ def fit_distributed(
                 file=sys.stderr,
                 flush=True,
             )
-        return run_on_workers(
-            fit_on_rank,
-            payload,
-            session=session,
-            workers=workers,
-            use_gpu=use_gpu,
-            local_mode=local_mode,
-            threads_per_worker=worker_config.threads,
-            slot_wait_s=slot_wait_s,
-        )
+        try:
+            return run_on_workers(
+                fit_on_rank,
+                payload,
+                session=session,
+                workers=workers,
+                use_gpu=use_gpu,
+                local_mode=local_mode,
+                threads_per_worker=worker_config.threads,
+                slot_wait_s=slot_wait_s,
+            )
+        except WorkerLostError as error:
+            raise WorkerLostError(f"{error}; {resume_advice(run_dir)}") from None
+
+
+def resume_advice(run_dir: Path) -> str:
+    """What to do after a lost rank: resume from the checkpoint rank 0 left, if any."""
+    checkpoint = run_dir / "checkpoints" / "last.ckpt"
+    if checkpoint.exists():
+        return f"the same command with --resume continues from {checkpoint}"
+    return "no checkpoint was written yet: run the command again"
 
 
 def fit_on_rank(payload: dict):
@@ -113,6 +132,10 @@ def fit_on_rank(payload: dict):
     from convkit.train.config import TrainConfig
 
     rank = dist.get_rank()
+    for location, bad_rows in payload.get("known_scans", {}).items():
+        from convkit.data.packed import remember_scan
+
+        remember_scan(location, bad_rows)
     config = TrainConfig.from_dict(payload["config"])
     if config.device.startswith("cuda"):
         # TorchDistributor hands each task its own GPUs; LOCAL_RANK picks one of them.
