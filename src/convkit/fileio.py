@@ -19,6 +19,7 @@ import stat
 from pathlib import Path
 
 from convkit.errors import ConvkitError, DataError
+from convkit.limits import positive_int_from_env
 
 MIB = 1024 * 1024
 # Largest file convkit reads whole: a 100-megapixel 16-bit RGB TIFF is ~600 MB.
@@ -27,18 +28,7 @@ DEFAULT_MAX_FILE_BYTES = 1024 * MIB
 
 
 def max_file_bytes() -> int:
-    value = os.environ.get("CONVKIT_MAX_FILE_BYTES")
-    if not value:
-        return DEFAULT_MAX_FILE_BYTES
-    try:
-        limit = int(value)
-    except ValueError:
-        limit = 0
-    if limit <= 0:
-        raise DataError(
-            f"CONVKIT_MAX_FILE_BYTES must be a positive whole number. Received: {value[:40]!r}"
-        )
-    return limit
+    return positive_int_from_env("CONVKIT_MAX_FILE_BYTES", DEFAULT_MAX_FILE_BYTES)
 
 
 def kind_of(mode: int) -> str:
@@ -89,19 +79,8 @@ def read_file_bytes(
     """
     limit = max_file_bytes() if limit is None else limit
     name = os.fspath(path)
-    reason = not_regular_reason(path)
-    if reason is not None:
-        raise error(f"{name}: {reason}")
+    descriptor, info = _open_regular(path, error)
     try:
-        # O_NONBLOCK: if a FIFO replaced the file since the stat, open returns at
-        # once instead of waiting for a writer; the fstat below then refuses it.
-        descriptor = os.open(name, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except OSError as failure:
-        raise error(f"{name}: cannot read ({failure.strerror or failure})") from None
-    try:
-        info = os.fstat(descriptor)
-        if not stat.S_ISREG(info.st_mode):
-            raise error(f"{name}: {kind_of(info.st_mode)}, not a regular file")
         if info.st_size > limit:
             raise error(_too_big(name, what, info.st_size, limit, setting))
         chunks, total = [], 0
@@ -134,17 +113,8 @@ def read_file_head(
 ) -> tuple[bytes, int]:
     """The first ``size`` bytes of a regular file and its total size (header sniffing)."""
     name = os.fspath(path)
-    reason = not_regular_reason(path)
-    if reason is not None:
-        raise error(f"{name}: {reason}")
+    descriptor, info = _open_regular(path, error)
     try:
-        descriptor = os.open(name, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except OSError as failure:
-        raise error(f"{name}: cannot read ({failure.strerror or failure})") from None
-    try:
-        info = os.fstat(descriptor)
-        if not stat.S_ISREG(info.st_mode):
-            raise error(f"{name}: {kind_of(info.st_mode)}, not a regular file")
         return os.read(descriptor, size), info.st_size
     except OSError as failure:
         raise error(f"{name}: cannot read ({failure.strerror or failure})") from None
@@ -213,3 +183,25 @@ def check_input_path(text: str | os.PathLike, what: str = "--data") -> None:
         return
     if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
         raise UsageError(f"{what} {os.fspath(text)}: {kind_of(mode)}, not a dataset folder or file")
+
+
+def _open_regular(path: str | os.PathLike, error: type[ConvkitError]) -> tuple[int, os.stat_result]:
+    """An open descriptor on a regular file and its stat; the caller closes it."""
+    name = os.fspath(path)
+    reason = not_regular_reason(path)
+    if reason is not None:
+        raise error(f"{name}: {reason}")
+    try:
+        # O_NONBLOCK: if a FIFO replaced the file since the stat, open returns at
+        # once instead of waiting for a writer; the fstat below then refuses it.
+        descriptor = os.open(name, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as failure:
+        raise error(f"{name}: cannot read ({failure.strerror or failure})") from None
+    try:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            raise error(f"{name}: {kind_of(info.st_mode)}, not a regular file")
+    except BaseException:
+        os.close(descriptor)
+        raise
+    return descriptor, info

@@ -19,21 +19,25 @@ import sys
 # 10,000 photo; beyond that a file is almost surely a decompression bomb.
 DEFAULT_MAX_PIXELS = 100_000_000
 
-def max_image_pixels() -> int:
+
+def positive_int_from_env(name: str, default: int) -> int:
+    """A limit a user raises through an environment variable: a positive whole number."""
     from convkit.errors import DataError
 
-    value = os.environ.get("CONVKIT_MAX_IMAGE_PIXELS")
+    value = os.environ.get(name)
     if not value:
-        return DEFAULT_MAX_PIXELS
+        return default
     try:
         limit = int(value)
     except ValueError:
         limit = 0
     if limit <= 0:
-        raise DataError(
-            f"CONVKIT_MAX_IMAGE_PIXELS must be a positive whole number. Received: {value[:40]!r}"
-        )
+        raise DataError(f"{name} must be a positive whole number. Received: {value[:40]!r}")
     return limit
+
+
+def max_image_pixels() -> int:
+    return positive_int_from_env("CONVKIT_MAX_IMAGE_PIXELS", DEFAULT_MAX_PIXELS)
 
 
 def configure_opencv(max_pixels: int | None = None) -> bool:
