@@ -107,3 +107,51 @@ def test_saving_is_atomic_when_interrupted(model_file, monkeypatch):
         save_model(model_file, loaded.net, task=loaded.task, preprocessing=loaded.preprocessing)
     assert model_file.read_bytes() == before
     assert [p.name for p in model_file.parent.iterdir()] == [model_file.name]
+
+
+def _as_format_1(path: Path) -> None:
+    """Re-write a model file the way convkit wrote format 1: no header checksum."""
+    import json
+
+    from safetensors.torch import load, save
+
+    from convkit.modelfile import METADATA_KEY, read_document
+
+    document, _ = read_document(path)
+    tensors = load(path.read_bytes())
+    document = {key: value for key, value in document.items() if key != "document_sha256"}
+    document["format_version"] = 1
+    path.write_bytes(save(tensors, metadata={METADATA_KEY: json.dumps(document)}))
+
+
+def test_a_format_1_file_is_refused_with_advice_and_upgrade_signs_it(model_file, tmp_path):
+    before = load_model(model_file)
+    _as_format_1(model_file)
+    with pytest.raises(ModelFileError, match="convkit upgrade"):
+        load_model(model_file)
+    out = tmp_path / "signed.convkit"
+    done = subprocess.run(
+        [sys.executable, "-m", "convkit", "upgrade", str(model_file), "--out", str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    after = load_model(out)
+    x = torch.rand(2, 1, 28, 28)
+    with torch.no_grad():
+        assert torch.equal(after.net(x), before.net(x))
+    assert after.labels == before.labels and after.metadata == before.metadata
+
+
+def test_upgrade_still_refuses_edited_format_1_weights(model_file):
+    _as_format_1(model_file)
+    data = bytearray(model_file.read_bytes())
+    data[-5] ^= 0xFF
+    model_file.write_bytes(bytes(data))
+    done = subprocess.run(
+        [sys.executable, "-m", "convkit", "upgrade", str(model_file)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "modified" in done.stderr

@@ -19,8 +19,13 @@ from convkit.errors import ConvkitError, ModelFileError
 REQUIRED = {"spec": dict, "task": dict, "preprocessing": dict, "weights_sha256": str}
 
 
-def check_document(document: Any, path: str | Path) -> dict[str, Any]:
-    """The document, if it has the model file's schema and its checksum matches."""
+def check_document(document: Any, path: str | Path, allow_unsigned: bool = False) -> dict[str, Any]:
+    """The document, if it has the model file's schema and its checksum matches.
+
+    ``allow_unsigned`` admits a format-1 document (no header checksum) for
+    ``convkit upgrade`` only: the user vouches for the header, the weights are
+    still checked against their own digest.
+    """
     from convkit.modelfile import FORMAT_VERSION, document_digest
     from convkit.spec.loading import check_document as check_limits
 
@@ -35,12 +40,13 @@ def check_document(document: Any, path: str | Path) -> dict[str, Any]:
         raise ModelFileError(
             f"{path} was written by a newer convkit (format {version}); upgrade convkit to read it"
         )
-    if version < 2 or "document_sha256" not in document:
+    unsigned = version < 2 or "document_sha256" not in document
+    if unsigned and not (allow_unsigned and version == 1):
         raise ModelFileError(
             f"{path} was written by an older convkit (format {version}, no header checksum); "
-            "save it again with this version"
+            f"if you trust it, sign it with `convkit upgrade {path}`"
         )
-    if document.get("document_sha256") != document_digest(document):
+    if not unsigned and document.get("document_sha256") != document_digest(document):
         raise ModelFileError(f"{path} has been modified: its header does not match its checksum")
     for key, kind in REQUIRED.items():
         if not isinstance(document.get(key), kind):

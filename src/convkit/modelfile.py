@@ -123,7 +123,7 @@ def document_digest(document: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def read_header_document(path: str | Path) -> dict[str, Any]:
+def read_header_document(path: str | Path, allow_unsigned: bool = False) -> dict[str, Any]:
     """The checked JSON document of a model file, read from its header alone."""
     from convkit.fileio import read_file_head
 
@@ -151,17 +151,17 @@ def read_header_document(path: str | Path) -> dict[str, Any]:
         raise ModelFileError(f"{path} has a damaged convkit header") from None
     from convkit.model_schema import check_document
 
-    return check_document(document, path)
+    return check_document(document, path, allow_unsigned=allow_unsigned)
 
 
-def read_document(path: str | Path) -> tuple[dict[str, Any], dict]:
+def read_document(path: str | Path, allow_unsigned: bool = False) -> tuple[dict[str, Any], dict]:
     """The JSON document and the tensors of a model file, checked but not built."""
     from safetensors.torch import load
 
     from convkit.fileio import read_file_bytes
 
     path = Path(path)
-    document = read_header_document(path)  # cheap checks first: nothing big read yet
+    document = read_header_document(path, allow_unsigned)  # cheap checks first: nothing big read
     data = read_file_bytes(path, error=ModelFileError, what="model file")
     try:
         tensors = load(data)
@@ -175,14 +175,17 @@ def read_document(path: str | Path) -> tuple[dict[str, Any], dict]:
     return document, tensors
 
 
-def load_model(path: str | Path, device: str = "cpu") -> LoadedModel:
-    """Read a model file, rebuild its network and load the weights (eval mode)."""
+def load_model(path: str | Path, device: str = "cpu", allow_unsigned: bool = False) -> LoadedModel:
+    """Read a model file, rebuild its network and load the weights (eval mode).
+
+    ``allow_unsigned``: also read a format-1 file (see ``upgrade_model_file``).
+    """
     from convkit.build import build
     from convkit.model_schema import check_spec_against
     from convkit.spec import NetSpec
     from convkit.tasks import task_from_dict
 
-    document, tensors = read_document(path)
+    document, tensors = read_document(path, allow_unsigned)
     try:
         spec = NetSpec.from_dict(document["spec"])
     except ConvkitError as error:
@@ -219,3 +222,20 @@ def _torch_reason(error: Exception) -> str:
     detail = next((line for line in lines[1:] if "size mismatch" in line or "Missing" in line), "")
     text = detail or (lines[0] if lines else type(error).__name__)
     return text[:200]
+
+
+def upgrade_model_file(path: str | Path, out: str | Path | None = None) -> Path:
+    """Re-write an older model file in this format, its header now under the checksum.
+
+    Format 1 checksummed only the weights, so its header cannot be proven
+    unedited; the user who runs this vouches for it. Everything is still
+    validated and the network rebuilt before anything is written.
+    """
+    model = load_model(path, allow_unsigned=True)
+    return save_model(
+        Path(out or path),
+        model.net,
+        task=model.task,
+        preprocessing=model.preprocessing,
+        metadata=model.metadata,
+    )

@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "convkit.cli.evaluate",
     "convkit.cli.predict",
     "convkit.cli.export",
+    "convkit.cli.upgrade",
     "convkit.cli.search",
     "convkit.cli.viz",
     "convkit.cli.serve",
