@@ -108,3 +108,24 @@ def test_anchors_option_overrides_a_listed_spec_and_refuses_nonsense():
         task_for_spec(listed, {"anchors": "kmeans"})
     with pytest.raises(UsageError, match="anchors: auto"):
         task_for_spec(NetSpec.from_yaml(AUTO_SPEC), {"anchors": "spec"})
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--hsv", "0.5"], "three gains"),
+        (["--mosaic", "2"], "mosaic"),
+        (["--anchors", "spec"], "anchors: auto"),
+    ],
+)
+def test_train_cli_detection_flags_refuse_bad_values_in_one_line(tmp_path, capsys, flags, message):
+    from convkit.cli import main
+
+    data = _voc(tmp_path / "data", count=2)
+    spec = tmp_path / "auto.yaml"
+    spec.write_text(AUTO_SPEC)
+    code = main(["train", str(spec), "--data", str(data), "--run-dir", str(tmp_path / "run"),
+                 "--quiet", *flags])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("convkit: error:") and message in err
+    assert len(err.strip().splitlines()) == 1
