@@ -159,7 +159,7 @@ def find_anchors(task, dataset) -> None:
     task.anchors, task._anchor_tensor, task.anchors_to_find = anchors, None, 0
     shown = ", ".join(f"[{w:g}, {h:g}]" for w, h in anchors)
     print(
-        f"anchors (k-means on IoU over {len(dataset)} training images, mean best IoU "
+        f"anchors (k-means on IoU over the boxes of {len(dataset)} training images, mean best IoU "
         f"{mean_iou:.2f}): {shown} grid cells",
         file=sys.stderr, flush=True,
     )  # fmt: skip
