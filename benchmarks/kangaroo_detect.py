@@ -53,6 +53,9 @@ def main() -> int:
     parser.add_argument("--weight-decay", type=float, default=5e-4)
     parser.add_argument("--augment", default="flip,scale=0.3,crop=1")
     parser.add_argument("--mosaic", type=float, default=0.5, help="share of mosaic examples")
+    parser.add_argument(
+        "--mosaic-epochs", type=int, default=0, help="mosaics only before this epoch (0: all)"
+    )
     parser.add_argument("--hsv", default="0.015,0.7,0.4", help="colour gains H,S,V ('' = off)")
     parser.add_argument("--val-fraction", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=0)
@@ -67,6 +70,8 @@ def main() -> int:
     train_count, test_count = make_split(Path(args.data), out / "data")
     torch.set_num_threads(args.threads)
     options = {"resize": "letterbox", "mosaic": args.mosaic, "hsv": args.hsv or None}
+    if args.mosaic_epochs:
+        options["mosaic_epochs"] = args.mosaic_epochs
     started = time.perf_counter()
     report = api.fit(
         args.spec, out / "data", run_dir=out / "run", options=options, augment=args.augment,

@@ -96,3 +96,13 @@ def test_detection_extras_from_options():
         train_augment_options({"hsv": "0.5"})
     with pytest.raises(UsageError, match="mosaic"):
         train_augment_options({"mosaic": 1.5})
+
+
+def test_mosaic_stops_after_mosaic_epochs():
+    augment = DetectAugment(mosaic=1.0, mosaic_epochs=5)
+    pool = np.arange(10)
+    assert len(augment.mosaic_partners(4, 1, pool)) == 3
+    assert augment.mosaic_partners(5, 1, pool) == []  # the last epochs see plain photos
+    assert train_augment_options({"mosaic": 1, "mosaic_epochs": 5})["mosaic_epochs"] == 5
+    with pytest.raises(UsageError, match="mosaic_epochs"):
+        DetectAugment(mosaic_epochs=-1)

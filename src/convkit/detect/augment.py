@@ -174,6 +174,7 @@ class DetectAugment:
     brightness: float = 0.0  # add uniform in [-brightness, brightness] x 255
     contrast: float = 0.0  # stretch around mid-grey by a factor in [1 - contrast, 1 + contrast]
     mosaic: float = 0.0  # probability that an example is a four-image mosaic
+    mosaic_epochs: int = 0  # mosaics only in epochs before this (0: in all); YOLOv8's close_mosaic
     hsv_h: float = 0.0  # hue shifted by a factor in [1 - hsv_h, 1 + hsv_h]
     hsv_s: float = 0.0  # saturation scaled by a factor in [1 - hsv_s, 1 + hsv_s]
     hsv_v: float = 0.0  # value (brightness) scaled by a factor in [1 - hsv_v, 1 + hsv_v]
@@ -195,6 +196,10 @@ class DetectAugment:
             raise UsageError(
                 f"augment brightness must be in [0, 1] and contrast in [0, 1). "
                 f"Received: brightness={self.brightness}, contrast={self.contrast}"
+            )
+        if not isinstance(self.mosaic_epochs, int) or self.mosaic_epochs < 0:
+            raise UsageError(
+                f"augment `mosaic_epochs` must be a whole number >= 0. Received: {self.mosaic_epochs!r}"
             )
         if not 0 < self.crop_min <= 1:
             raise UsageError(
@@ -239,6 +244,8 @@ class DetectAugment:
         or off never changes the other draws of an example.
         """
         if not self.mosaic or len(pool) < 2:
+            return []
+        if self.mosaic_epochs and epoch >= self.mosaic_epochs:  # the last epochs see plain photos
             return []
         rng = np.random.default_rng([self.seed, epoch, index, 1])
         if rng.random() >= self.mosaic:
@@ -318,6 +325,8 @@ def train_augment_options(options: dict) -> dict:
     for key in EXTRA_KEYS:
         if key in options and key != "mosaic":  # hsv_h=… as --data-option
             extras[key] = float(options[key])
+    if options.get("mosaic_epochs"):  # --data-option mosaic_epochs=N: plain photos after epoch N
+        extras["mosaic_epochs"] = int(options["mosaic_epochs"])
     DetectAugment(**extras)  # a bad value fails here, before any training
     return extras
 
