@@ -65,6 +65,13 @@ def register(subparsers) -> None:
         help="augmentations, e.g. 'flip,crop=4,rotation=10,scale=0.1,brightness=0.2,contrast=0.2'",
     )
     data.add_argument(
+        "--anchors", choices=["auto", "spec"],
+        help="detection: auto = k-means on IoU over the training boxes (default when the "
+        "spec says `anchors: auto`), spec = the spec's list",
+    )  # fmt: skip
+    data.add_argument("--mosaic", type=float, metavar="P", help="detection: 4-image mosaic share")
+    data.add_argument("--hsv", metavar="H,S,V", help="detection: colour gains, e.g. 0.015,0.7,0.4")
+    data.add_argument(
         "--resize",
         choices=["stretch", "letterbox", "center_crop"],
         default="stretch",
@@ -183,6 +190,9 @@ def data_options(args) -> dict:
         options["label_pattern"] = args.label_pattern
     if args.test_where:
         options["test_where"] = args.test_where
+    for key in ("anchors", "mosaic", "hsv"):  # detection only (convkit.detect)
+        if getattr(args, key, None) is not None:
+            options[key] = getattr(args, key)
     for item in args.data_option:
         options.update(parse_key_values(item, "--data-option"))
     return options

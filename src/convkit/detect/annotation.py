@@ -23,6 +23,7 @@ class Annotation:
     labels: np.ndarray  # (M,) int64, index into the dataset's classes
     normalized: bool = False  # boxes in [0, 1] of the image size (YOLO txt)
     notes: list[str] = field(default_factory=list)  # boxes clipped or dropped, for the report
+    size: tuple[int, int] | None = None  # (width, height) when the annotation states it (VOC)
 
     @classmethod
     def background(cls, image: Path) -> Annotation:

@@ -1,7 +1,11 @@
-"""Geometric augmentations that move the boxes with the image (OpenCV).
+"""Augmentations that move the boxes with the image (OpenCV), and colour jitter.
 
 Each function takes ``image`` (H, W, C) uint8 and ``boxes`` (M, 4) pixels and
-returns both transformed. ``DetectAugment`` chains them with a random
+returns both transformed. ``mosaic`` joins four training images around a
+random point (YOLOv4's mosaic): every batch shows objects cut by image edges,
+at new positions, among other images' backgrounds — which a set of a hundred
+photos cannot show otherwise. ``hsv_jitter`` scales hue, saturation and value
+(YOLOv3/v5's colour augmentation); it leaves the boxes alone. ``DetectAugment`` chains them with a random
 generator seeded by ``(seed, epoch, index)``, so an epoch is reproducible and
 a resumed run sees the same images.
 """
@@ -54,6 +58,69 @@ def crop(
     return np.ascontiguousarray(cut), clipped[keep], labels[keep]
 
 
+def hsv_jitter(image: np.ndarray, gains: tuple[float, float, float], rng) -> np.ndarray:
+    """Shift hue and scale saturation and value by random factors in [1 - g, 1 + g].
+
+    One lookup table per channel (cheap: 3 x 256 entries), as YOLOv5 does it.
+    A grey image (one channel) has only a value to change.
+    """
+    import cv2
+
+    factors = rng.uniform(-1, 1, 3) * np.asarray(gains, np.float64) + 1  # (3,)
+    levels = np.arange(256, dtype=np.float64)
+    if image.shape[2] == 1:
+        table = (levels * factors[2]).clip(0, 255).astype(np.uint8)
+        return cv2.LUT(image, table).reshape(image.shape)
+    hue, saturation, value = cv2.split(cv2.cvtColor(image, cv2.COLOR_RGB2HSV))
+    hue = cv2.LUT(hue, ((levels * factors[0]) % 180).astype(np.uint8))  # OpenCV hue is 0..179
+    saturation = cv2.LUT(saturation, (levels * factors[1]).clip(0, 255).astype(np.uint8))
+    value = cv2.LUT(value, (levels * factors[2]).clip(0, 255).astype(np.uint8))
+    return cv2.cvtColor(cv2.merge([hue, saturation, value]), cv2.COLOR_HSV2RGB)
+
+
+def mosaic(
+    tiles: list[tuple[np.ndarray, np.ndarray, np.ndarray]], width: int, height: int, rng,
+    zoom: tuple[float, float] = (1.0, 1.0), fill: int = 114, min_visible: float = 0.25,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """Four (image, boxes, labels) tiles meeting at a random point, cut to one window.
+
+    Each tile is fitted into ``width`` x ``height`` (aspect kept) and laid on a
+    2w x 2h canvas against the meeting point: top-left, top-right, bottom-left,
+    bottom-right. A window of the input's shape, ``1 / zoom`` its size and
+    holding the meeting point (so all four tiles show), is cut out; the
+    letterbox to the input follows in preprocessing, so objects keep about
+    their usual size. A box that keeps less than ``min_visible`` of its area is
+    dropped.
+    """
+    import cv2
+
+    channels = tiles[0][0].shape[2]
+    canvas = np.full((2 * height, 2 * width, channels), fill, np.uint8)  # (2H, 2W, C)
+    centre_x = int(rng.uniform(0.5, 1.5) * width)
+    centre_y = int(rng.uniform(0.5, 1.5) * height)
+    placed_boxes, placed_labels = [], []
+    for corner, (image, boxes, labels) in enumerate(tiles[:4]):
+        original_h, original_w = image.shape[:2]
+        scale = min(width / original_w, height / original_h)
+        w, h = max(1, round(original_w * scale)), max(1, round(original_h * scale))
+        image = cv2.resize(image, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, channels)
+        left = centre_x - w if corner in (0, 2) else centre_x
+        top = centre_y - h if corner in (0, 1) else centre_y
+        x1, y1 = max(left, 0), max(top, 0)
+        x2, y2 = min(left + w, 2 * width), min(top + h, 2 * height)
+        canvas[y1:y2, x1:x2] = image[y1 - top : y2 - top, x1 - left : x2 - left]
+        placed_boxes.append(boxes * scale + np.array([left, top, left, top], np.float32))
+        placed_labels.append(labels)
+    boxes = np.concatenate(placed_boxes).astype(np.float32).reshape(-1, 4)
+    labels = np.concatenate(placed_labels).astype(np.int64)
+    factor = rng.uniform(*zoom)
+    window_w = min(2 * width, max(1, round(width / factor)))
+    window_h = min(2 * height, max(1, round(height / factor)))
+    x = int(rng.integers(max(0, centre_x - window_w), min(centre_x, 2 * width - window_w) + 1))
+    y = int(rng.integers(max(0, centre_y - window_h), min(centre_y, 2 * height - window_h) + 1))
+    return crop(canvas, boxes, labels, (x, y, window_w, window_h), min_visible)
+
+
 @dataclass
 class Letterbox:
     """How an image was fitted into the network input: ``input = original * scale + pad``."""
@@ -91,7 +158,13 @@ def letterbox(
 
 @dataclass
 class DetectAugment:
-    """Random flip, rescale and crop; the letterbox to the input size follows in preprocessing."""
+    """Random flip, rescale, crop, mosaic and colour; the letterbox follows in preprocessing.
+
+    With probability ``mosaic`` an example is a mosaic of itself and three
+    other training images (each mirrored at random, the whole zoomed by the
+    scale range); otherwise flip, rescale and crop apply to it alone. Colour
+    (``hsv_h/s/v``, brightness, contrast) applies to either.
+    """
 
     flip: float = 0.5  # probability of a left-right mirror
     scale_min: float = 0.75
@@ -100,10 +173,15 @@ class DetectAugment:
     crop_min: float = 0.6  # smallest window side, as a fraction of the image side
     brightness: float = 0.0  # add uniform in [-brightness, brightness] x 255
     contrast: float = 0.0  # stretch around mid-grey by a factor in [1 - contrast, 1 + contrast]
+    mosaic: float = 0.0  # probability that an example is a four-image mosaic
+    mosaic_epochs: int = 0  # mosaics only in epochs before this (0: in all); YOLOv8's close_mosaic
+    hsv_h: float = 0.0  # hue shifted by a factor in [1 - hsv_h, 1 + hsv_h]
+    hsv_s: float = 0.0  # saturation scaled by a factor in [1 - hsv_s, 1 + hsv_s]
+    hsv_v: float = 0.0  # value (brightness) scaled by a factor in [1 - hsv_v, 1 + hsv_v]
     seed: int = 0
 
     def __post_init__(self):
-        for name in ("flip", "crop"):
+        for name in ("flip", "crop", "mosaic", "hsv_h", "hsv_s", "hsv_v"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise UsageError(
@@ -118,6 +196,10 @@ class DetectAugment:
             raise UsageError(
                 f"augment brightness must be in [0, 1] and contrast in [0, 1). "
                 f"Received: brightness={self.brightness}, contrast={self.contrast}"
+            )
+        if not isinstance(self.mosaic_epochs, int) or self.mosaic_epochs < 0:
+            raise UsageError(
+                f"augment `mosaic_epochs` must be a whole number >= 0. Received: {self.mosaic_epochs!r}"
             )
         if not 0 < self.crop_min <= 1:
             raise UsageError(
@@ -155,6 +237,51 @@ class DetectAugment:
     def rng(self, epoch: int, index: int) -> np.random.Generator:
         return np.random.default_rng([self.seed, epoch, index])
 
+    def mosaic_partners(self, epoch: int, index: int, pool) -> list[int]:
+        """The three other images of ``index``'s mosaic this epoch, or [] for no mosaic.
+
+        A stream of its own (``[seed, epoch, index, 1]``), so turning mosaic on
+        or off never changes the other draws of an example.
+        """
+        if not self.mosaic or len(pool) < 2:
+            return []
+        if self.mosaic_epochs and epoch >= self.mosaic_epochs:  # the last epochs see plain photos
+            return []
+        rng = np.random.default_rng([self.seed, epoch, index, 1])
+        if rng.random() >= self.mosaic:
+            return []
+        return [int(i) for i in rng.choice(np.asarray(pool), 3)]
+
+    def mosaic_of(
+        self, tiles: list[tuple[np.ndarray, np.ndarray, np.ndarray]], width: int, height: int,
+        epoch: int, index: int,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+        """A mosaic of ``tiles`` (the example first) for a ``width`` x ``height`` input, then colour."""
+        rng = np.random.default_rng([self.seed, epoch, index, 2])
+        flipped = []
+        for image, boxes, labels in tiles:
+            if rng.random() < self.flip:
+                image, boxes = hflip(image, boxes)
+            flipped.append((image, boxes, labels))
+        image, boxes, labels = mosaic(
+            flipped, width, height, rng, zoom=(self.scale_min, self.scale_max)
+        )
+        return self.colour(image, rng), boxes, labels
+
+    def colour(self, image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Photometric changes (HSV, brightness, contrast): the boxes stay where they are."""
+        if self.hsv_h or self.hsv_s or self.hsv_v:
+            image = hsv_jitter(image, (self.hsv_h, self.hsv_s, self.hsv_v), rng)
+        if self.brightness or self.contrast:
+            gain = rng.uniform(1 - self.contrast, 1 + self.contrast)
+            bias = rng.uniform(-self.brightness, self.brightness) * 255
+            image = (
+                ((image.astype(np.float32) - 127.5) * gain + 127.5 + bias)
+                .clip(0, 255)
+                .astype(np.uint8)
+            )
+        return image
+
     def __call__(
         self, image: np.ndarray, boxes: np.ndarray, labels: np.ndarray, epoch: int, index: int
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -170,12 +297,43 @@ class DetectAugment:
             h = max(1, int(height * rng.uniform(self.crop_min, 1.0)))
             x, y = int(rng.integers(0, width - w + 1)), int(rng.integers(0, height - h + 1))
             image, boxes, labels = crop(image, boxes, labels, (x, y, w, h))
-        if self.brightness or self.contrast:  # photometric: the boxes stay where they are
-            gain = rng.uniform(1 - self.contrast, 1 + self.contrast)
-            bias = rng.uniform(-self.brightness, self.brightness) * 255
-            image = (
-                ((image.astype(np.float32) - 127.5) * gain + 127.5 + bias)
-                .clip(0, 255)
-                .astype(np.uint8)
+        return self.colour(image, rng), boxes, labels
+
+
+# What `convkit train --mosaic P --hsv H,S,V` (options "mosaic", "hsv") turn on; YOLOv5's
+# colour gains are the usual `--hsv` values: 0.015,0.7,0.4.
+EXTRA_KEYS = ("mosaic", "hsv_h", "hsv_s", "hsv_v")
+
+
+def train_augment_options(options: dict) -> dict:
+    """The detection-only augmentations asked for in ``options``: mosaic and HSV gains."""
+    extras = {}
+    if options.get("mosaic"):
+        extras["mosaic"] = float(options["mosaic"])
+    hsv = options.get("hsv")
+    if hsv:
+        parts = str(hsv).replace(" ", "").split(",")
+        try:
+            gains = [float(p) for p in parts]
+        except ValueError:
+            gains = []
+        if len(gains) != 3:
+            raise UsageError(
+                f"--hsv takes three gains H,S,V (e.g. 0.015,0.7,0.4). Received: {hsv!r}"
             )
-        return image, boxes, labels
+        extras.update(zip(("hsv_h", "hsv_s", "hsv_v"), gains, strict=True))
+    for key in EXTRA_KEYS:
+        if key in options and key != "mosaic":  # hsv_h=… as --data-option
+            extras[key] = float(options[key])
+    if options.get("mosaic_epochs"):  # --data-option mosaic_epochs=N: plain photos after epoch N
+        extras["mosaic_epochs"] = int(options["mosaic_epochs"])
+    DetectAugment(**extras)  # a bad value fails here, before any training
+    return extras
+
+
+def with_detection_extras(augment: DetectAugment | None, extras: dict, seed: int) -> DetectAugment:
+    """``augment`` (or no geometric change at all) with mosaic/HSV from ``extras`` added."""
+    base = augment.to_dict() if augment is not None else {
+        "flip": 0.0, "scale_min": 1.0, "scale_max": 1.0, "crop": 0.0, "seed": seed,
+    }  # fmt: skip
+    return DetectAugment(**{**base, **extras})

@@ -60,17 +60,34 @@ class DetectBatchSource:
             return self.indices
         return np.random.default_rng([self.seed, epoch]).permutation(self.indices)
 
-    def example(self, index: int, epoch: int):
-        """(array (C, H, W), boxes (M, 4) input pixels, labels (M,)) or None if unreadable."""
+    def _load(self, index: int):
+        """(image, boxes, labels) of dataset item ``index``, or None (listed once) if unreadable."""
         try:
-            image, boxes, labels = self.dataset.load(int(index))
+            return self.dataset.load(int(index))
         except DataError as error:
             path = str(self.dataset.annotations[int(index)].image)
             if path not in self._skipped_paths:
                 self._skipped_paths.add(path)
                 self.skipped.append((path, str(error)))
             return None
-        if self.augment is not None:
+
+    def example(self, index: int, epoch: int):
+        """(array (C, H, W), boxes (M, 4) input pixels, labels (M,)) or None if unreadable."""
+        loaded = self._load(index)
+        if loaded is None:
+            return None
+        image, boxes, labels = loaded
+        partners = (
+            self.augment.mosaic_partners(epoch, int(index), self.indices)
+            if self.augment is not None and getattr(self.augment, "mosaic", 0)
+            else []
+        )
+        tiles = [loaded] + [t for t in map(self._load, partners) if t is not None]
+        if len(tiles) == 4:
+            image, boxes, labels = self.augment.mosaic_of(
+                tiles, self.preprocessing.width, self.preprocessing.height, epoch, int(index)
+            )
+        elif self.augment is not None:  # no mosaic this time (or a partner was unreadable)
             image, boxes, labels = self.augment(image, boxes, labels, epoch, int(index))
         array, boxes, _ = self.preprocessing.fit(image, boxes)
         return array, boxes.astype(np.float32), labels

@@ -178,7 +178,7 @@ def detect_format(path: Path) -> str:
     if find_coco_json(path) is not None:
         return "coco"
     raise DataError(
-        f"{path}: no annotations found; expected VOC (Annotations/*.xml), "
+        f"{path}: no annotations found; expected VOC (Annotations/ or annots/ *.xml, or XML beside the images), "
         "YOLO (labels/*.txt + data.yaml or classes.txt) or COCO (annotations.json)"
     )
 

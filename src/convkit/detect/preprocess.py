@@ -16,13 +16,40 @@ from convkit.errors import DataError
 KIND = "detect-letterbox"
 
 
+# torchvision's ImageNet statistics: what a pretrained backbone's first layer expects.
+IMAGENET_STATS = {"mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}
+
+
+def channel_stats(value, which: str) -> list[float] | None:
+    """A per-channel mean or std from a list, ``"imagenet"``, or ``"0.5/0.5/0.5"`` (CLI text)."""
+    if value is None or isinstance(value, list | tuple):
+        return value
+    if isinstance(value, int | float):
+        return [float(value)] * 3
+    text = str(value).strip().lower()
+    if text == "imagenet":
+        return list(IMAGENET_STATS[which])
+    try:
+        return [float(part) for part in text.split("/")]
+    except ValueError:
+        raise DataError(
+            f"`{which}` must be numbers like 0.485/0.456/0.406 or 'imagenet'. Received: {value!r}"
+        ) from None
+
+
 class DetectPreprocessing:
     kind = KIND
 
     def __init__(self, height: int, width: int, channels: int = 3, mean=None, std=None):
         self.height, self.width, self.channels = int(height), int(width), int(channels)
+        mean, std = channel_stats(mean, "mean"), channel_stats(std, "std")
         self.mean = [float(m) for m in (mean or [0.0] * self.channels)]
         self.std = [float(s) for s in (std or [1.0] * self.channels)]
+        if len(self.mean) != self.channels or len(self.std) != self.channels:
+            raise DataError(
+                f"mean and std need {self.channels} values (one per channel). "
+                f"Received: mean={self.mean}, std={self.std}"
+            )
 
     @classmethod
     def for_spec(cls, spec, **kwargs) -> DetectPreprocessing:

@@ -79,8 +79,9 @@ def head_geometry(spec) -> tuple[list[list[float]], int, tuple[float, float]]:
         raise SpecError(f"a detector ends in a yolo_output layer; {last.name} is {last.type}")
     grid = spec.infer()[-1].output_shape
     stride = (spec.input.width / grid.width, spec.input.height / grid.height)
+    anchors = last.params["anchors"]  # "auto": found from the training boxes (open_data)
     return (
-        [list(map(float, a)) for a in last.params["anchors"]],
+        anchors if anchors == "auto" else [list(map(float, a)) for a in anchors],
         int(last.params["classes"]),
         stride,
     )
@@ -95,7 +96,7 @@ class DetectTask(Task):
         self, anchors, num_classes: int, stride, input_size, labels: list[str] | None = None,
         conf_threshold: float = 0.25, iou_threshold: float = 0.45, max_detections: int = 100,
     ):  # fmt: skip
-        self.anchors = [[float(w), float(h)] for w, h in anchors]
+        self.anchors = None if anchors is None else [[float(w), float(h)] for w, h in anchors]
         self.num_classes = int(num_classes)
         self.stride = (float(stride[0]), float(stride[1]))
         self.input_size = (int(input_size[0]), int(input_size[1]))  # (width, height)
@@ -107,16 +108,24 @@ class DetectTask(Task):
 
     @classmethod
     def for_spec(cls, spec, options: dict | None = None) -> DetectTask:
+        from convkit.detect.anchors import anchors_wanted
+        from convkit.detect.augment import train_augment_options
+
         options = options or {}
         anchors, classes, stride = head_geometry(spec)
-        return cls(
-            anchors, classes, stride, (spec.input.width, spec.input.height),
+        task = cls(
+            None if anchors == "auto" else anchors, classes, stride, (spec.input.width, spec.input.height),
             conf_threshold=float(options.get("conf", 0.25)), iou_threshold=float(options.get("iou", 0.45)),
         )  # fmt: skip
+        task.anchors_to_find = anchors_wanted(spec, options)  # k-means at open_data, 0 = keep
+        task.train_augment = train_augment_options(options)  # mosaic, hsv (detection only)
+        return task
 
     def anchor_tensor(self, device):
         import torch
 
+        if self.anchors is None:
+            raise SpecError("the yolo_output anchors are `auto`: open the training data first")
         if self._anchor_tensor is None or self._anchor_tensor.device != device:
             self._anchor_tensor = torch.tensor(self.anchors, device=device)  # (A, 2) cells
         return self._anchor_tensor
@@ -244,6 +253,10 @@ class DetectTask(Task):
             path, format=options.get("format"), split=split, channels=channels
         )
         self._adopt_labels(dataset.classes, path)
+        if getattr(self, "anchors_to_find", 0) and split == "train":
+            from convkit.detect.anchors import find_anchors
+
+            find_anchors(self, dataset)  # once, from the first (training) data opened
         return dataset
 
     def has_test_split(self, path: str, options: dict | None = None) -> bool:
@@ -289,6 +302,10 @@ class DetectTask(Task):
         if augment is not None and not isinstance(augment, DetectAugment):
             # `convkit train --augment …` gives the image Augment: translate it for boxes.
             augment = DetectAugment.from_generic(augment, seed)
+        if kwargs.get("shuffle") and getattr(self, "train_augment", None):  # training batches
+            from convkit.detect.augment import with_detection_extras
+
+            augment = with_detection_extras(augment, self.train_augment, seed)
         allowed = {"batch_size", "shuffle", "seed", "workers", "drop_last"}
         return DetectBatchSource(
             dataset,

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from convkit.build.registry import register_builder
+from convkit.spec.layer_types.detection import anchor_count
 
 
 class YoloOutput(nn.Module):
@@ -33,4 +34,4 @@ class YoloOutput(nn.Module):
 @register_builder("yolo_output")
 def build_yolo_output(spec_layer, info) -> nn.Module:
     params = spec_layer.params
-    return YoloOutput(info.input_shapes[0].channels, len(params["anchors"]), params["classes"])
+    return YoloOutput(info.input_shapes[0].channels, anchor_count(params), params["classes"])

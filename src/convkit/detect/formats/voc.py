@@ -1,5 +1,10 @@
-"""Pascal VOC: one XML file per image (``Annotations/`` beside ``JPEGImages/``,
-or XML files next to their images in one folder).
+"""Pascal VOC: one XML file per image, in whichever of the common layouts it comes:
+
+- ``Annotations/`` + ``JPEGImages/`` (VOC's own; ``ImageSets/Main/*.txt`` split files),
+- ``annotations/`` or ``annots/`` (any case) beside ``images/`` (labelImg, many tutorials),
+- XML files next to their images, in the root or in ``images/``,
+- the images folder itself given as the path, its XML in a sibling folder
+  (``data/images`` with ``data/annots``).
 
 VOC corners are 1-based and inclusive; convkit's are 0-based pixel edges, so
 ``x1 = xmin - 1`` and ``x2 = xmax``.
@@ -65,16 +70,40 @@ def parse_voc_xml(path: Path) -> tuple[list[str], np.ndarray, tuple[int, int] | 
     return names, np.array(boxes, np.float32).reshape(-1, 4), size
 
 
-def _layout(root: Path) -> tuple[Path, Path]:
-    """(annotation folder, image folder) of a VOC dataset rooted at ``root``."""
-    if (root / "Annotations").is_dir():
-        images = root / "JPEGImages" if (root / "JPEGImages").is_dir() else root / "images"
-        return root / "Annotations", images
-    return root, root
+# Folder names are matched without regard to case: ``annots``, ``Annots``, ``ANNOTATIONS``.
+ANNOTATION_FOLDERS = ("annotations", "annots", "annotation", "xml", "xmls")
+IMAGE_FOLDERS = ("jpegimages", "images", "imgs", "img")
+
+
+def _child(root: Path, names: tuple[str, ...]) -> Path | None:
+    """The first sub-folder of ``root`` whose lower-cased name is in ``names`` (in that order)."""
+    if not root.is_dir():
+        return None
+    folders = {p.name.lower(): p for p in sorted(root.iterdir()) if p.is_dir()}
+    return next((folders[name] for name in names if name in folders), None)
+
+
+def _has_xml(folder: Path | None) -> bool:
+    return folder is not None and any(folder.glob("*.xml"))
+
+
+def _layout(root: Path) -> tuple[Path, Path] | None:
+    """(annotation folder, image folder) of a VOC dataset at ``root``, or None if none is seen."""
+    annotations, images = _child(root, ANNOTATION_FOLDERS), _child(root, IMAGE_FOLDERS)
+    if annotations is not None:
+        return annotations, images or root
+    if _has_xml(images):  # XML beside the images, inside images/
+        return images, images
+    if _has_xml(root):  # XML beside the images, in the folder given
+        return root, root
+    sibling = _child(root.parent, ANNOTATION_FOLDERS)  # the images folder itself was given
+    if sibling is not None and sibling != root and _has_xml(sibling):
+        return sibling, root
+    return None
 
 
 def looks_like_voc(root: Path) -> bool:
-    return (root / "Annotations").is_dir() or any(root.glob("*.xml"))
+    return _layout(root) is not None
 
 
 def split_ids(root: Path, split: str) -> set[str] | None:
@@ -97,9 +126,13 @@ def split_ids(root: Path, split: str) -> set[str] | None:
 
 def read_voc(root: Path, split: str = "train") -> Parsed:
     """Parse a VOC folder. Images without an XML file are background images."""
-    xml_dir, image_dir = _layout(root)
-    if not image_dir.is_dir():
-        raise DataError(f"{root}: VOC dataset has {xml_dir.name}/ but no JPEGImages/ folder")
+    layout = _layout(root)
+    if layout is None:
+        raise DataError(
+            f"{root}: no VOC XML found; expected Annotations/ + JPEGImages/, annotations/ or "
+            "annots/ + images/, or .xml files beside the images"
+        )
+    xml_dir, image_dir = layout
     wanted = split_ids(root, split)
     skipped: list[tuple[str, str]] = []
     parsed: dict[Path, tuple[list[str], np.ndarray, tuple[int, int] | None]] = {}
@@ -134,5 +167,5 @@ def read_voc(root: Path, split: str = "train") -> Parsed:
         notes: list[str] = []
         if size is not None:
             boxes, labels, notes = clean_boxes(boxes, labels, size[0], size[1], str(image))
-        annotations.append(Annotation(image, boxes, labels, notes=notes))
+        annotations.append(Annotation(image, boxes, labels, notes=notes, size=size))
     return Parsed("voc", classes, annotations, skipped)
