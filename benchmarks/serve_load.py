@@ -77,6 +77,31 @@ def start_server(model: Path, runtime: str, src: Path) -> tuple[subprocess.Popen
     raise RuntimeError("the server did not start within 120 s")
 
 
+RANDOM_LENET = """
+import sys, torch
+from convkit.build import build
+from convkit.data import Preprocessing
+from convkit.modelfile import save_model
+from convkit.spec import load_spec
+from convkit.tasks import task_for_spec
+torch.manual_seed(0)
+spec = load_spec(sys.argv[1])
+net = build(spec).eval()
+pre = Preprocessing.for_spec(spec).to_dict()
+save_model(sys.argv[2], net, task=task_for_spec(spec), preprocessing=pre)
+"""
+
+
+def random_lenet(src: Path, folder: Path) -> Path:
+    """LeNet with seeded random weights, written by the convkit tree at ``src``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / "lenet.convkit"
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    spec = REPO / "examples" / "lenet.yaml"
+    subprocess.run([sys.executable, "-c", RANDOM_LENET, str(spec), str(out)], env=env, check=True)
+    return out
+
+
 def stop(process: subprocess.Popen) -> None:
     process.terminate()
     try:
@@ -139,18 +164,14 @@ def main() -> int:
     uploads = digits(500)
     with tempfile.TemporaryDirectory(prefix="serve_load_") as tmp:
         os.environ.setdefault("CONVKIT_CACHE_DIR", str(Path(tmp) / "cache"))
-        if args.model:
-            model = Path(args.model)
-        else:
-            sys.path.insert(0, str(Path(__file__).parent))
-            from infer_speed import save_random_model
-
-            model = save_random_model(REPO / "examples" / "lenet.yaml", Path(tmp) / "lenet.convkit")
         results = {}
         runs = [(name, REPO / "src") for name in args.runtimes.split(",")]
         if args.baseline_src:
             runs.insert(0, ("baseline", Path(args.baseline_src)))
         for runtime, src in runs:
+            # Each tree writes its own file (model formats differ between versions);
+            # the same seed gives both the same weights.
+            model = Path(args.model) if args.model else random_lenet(src, Path(tmp) / runtime)
             process, base = start_server(model, runtime, src)
             try:
                 load(base, uploads, 1, 50)  # warm-up

@@ -31,7 +31,7 @@ from hostile_images import jpeg_bomb, tiff_bomb
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 # The stated bound (docs/serve.md): base (~300 MB: torch, OpenCV, the model) plus
-# max_inflight (2) x a few times the 160 MiB per-request budget.
+# a few times the in-flight pool (max_inflight 2 x the 160 MiB per-request budget).
 PEAK_RSS_BOUND_MIB = 1500
 
 
@@ -208,6 +208,63 @@ def test_a_full_gate_answers_503_with_retry_after(tmp_path):
         assert answer.status_code == 503
         assert answer.headers["retry-after"] == "2"
         assert client.get("/health").status_code == 200  # light endpoints are not gated
+
+
+def test_the_memory_pool_holds_what_images_cost_and_waits_for_room():
+    from convkit.serve.budget import MIN_CHARGE, MemoryPool
+
+    pool = MemoryPool(capacity=100 * MIN_CHARGE, queue_seconds=0.05)
+    assert all(pool.reserve(10) for _ in range(100))  # small images: 1 MiB each, side by side
+    assert not pool.reserve(10)  # full: refused after the short wait
+    assert pool.refused == 1
+    for _ in range(100):
+        pool.release(10)
+    assert pool.held == 0
+    assert pool.reserve(10**12)  # larger than the pool: charged the whole pool, runs alone
+    assert not pool.reserve(1)
+    pool.release(10**12)
+    assert pool.reserve(1)
+
+
+def test_many_small_concurrent_uploads_are_all_served(tmp_path):
+    """32 clients with digit-sized images: no 503 (the pool, not a count of 2, bounds them)."""
+    import cv2
+    import numpy as np
+    from fastapi.testclient import TestClient
+
+    from convkit.serve.app import create_app
+    from test_viz_support import photo_file
+
+    app = create_app(photo_file(tmp_path))
+    png = cv2.imencode(".png", np.full((32, 32, 3), 128, np.uint8))[1].tobytes()
+    with TestClient(app) as client:
+
+        def post(_):
+            return client.post("/predict", files={"file": ("x.png", png)}).status_code
+
+        with ThreadPoolExecutor(max_workers=32) as pool:
+            statuses = list(pool.map(post, range(64)))
+    assert statuses == [200] * 64
+
+
+def test_a_full_memory_pool_answers_503_with_retry_after(tmp_path):
+    import cv2
+    import numpy as np
+    from fastapi.testclient import TestClient
+
+    from convkit.serve.app import create_app
+    from test_viz_support import photo_file
+
+    app = create_app(photo_file(tmp_path))
+    app.state.memory.queue_seconds = 0.05
+    assert app.state.memory.reserve(app.state.memory.capacity)  # someone holds it all
+    png = cv2.imencode(".png", np.full((32, 32, 3), 128, np.uint8))[1].tobytes()
+    with TestClient(app) as client:
+        answer = client.post("/predict", files={"file": ("x.png", png)})
+        assert answer.status_code == 503
+        assert answer.headers["retry-after"] == "2"
+        app.state.memory.release(app.state.memory.capacity)
+        assert client.post("/predict", files={"file": ("x.png", png)}).status_code == 200
 
 
 def test_repeated_names_are_deduplicated_and_capped():

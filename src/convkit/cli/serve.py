@@ -65,8 +65,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=int,
         default=2,
         metavar="N",
-        help="heavy requests (predict, featuremaps, gradcam, similar) run at once; more wait "
-        "up to 2 s, then get 503 + Retry-After (default: %(default)s)",
+        help="decoded image memory all requests in flight may hold together, in units of "
+        "--max-decode-mb (default: %(default)s); small images share it, each charged at least "
+        "1 MiB. A request that finds no room within 2 s gets 503 + Retry-After",
     )
     parser.set_defaults(handler=run_serve)
 

@@ -10,17 +10,25 @@ between calls (no_grad forwards; Grad-CAM builds its own small graph).
 # run time, and UploadFile is imported inside create_app.
 
 import base64
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from convkit.errors import ConvkitError, DataError, ModelFileError, UsageError
-from convkit.serve.budget import InflightGate, add_admission_control, unique_names
+from convkit.serve.budget import InflightGate, MemoryPool, add_admission_control, unique_names
 from convkit.serve.uploads import UploadError, UploadLimits, check_upload, read_limited
 from convkit.viz.model_view import ModelView, shape_text
 
 STATIC_DIR = Path(__file__).parent / "static"
 # Multipart framing around the file; a body beyond limit + this is refused unread.
 MULTIPART_OVERHEAD = 64 * 1024
+
+
+class ServerBusy(UploadError):
+    """No room in the in-flight memory pool within the wait: come back shortly (503)."""
+
+    def __init__(self):
+        super().__init__("server busy: too much image data in flight; retry shortly", status=503)
 
 
 def error_status(error: ConvkitError) -> int:
@@ -73,7 +81,11 @@ def create_app(
 
     @app.exception_handler(ConvkitError)
     def convkit_error(request: Request, error: ConvkitError) -> JSONResponse:
-        return JSONResponse({"detail": str(error)}, status_code=error_status(error))
+        status = error_status(error)
+        headers = (
+            {"Retry-After": str(max(1, round(limits.queue_seconds)))} if status == 503 else None
+        )
+        return JSONResponse({"detail": str(error)}, status_code=status, headers=headers)
 
     @app.middleware("http")
     async def refuse_oversized_bodies(request: Request, call_next):
@@ -84,13 +96,23 @@ def create_app(
             return JSONResponse({"detail": message}, status_code=413)
         return await call_next(request)
 
-    app.state.gate = InflightGate(limits.max_inflight, limits.queue_seconds)
+    app.state.gate = InflightGate(limits.max_requests, limits.queue_seconds)
     add_admission_control(app, app.state.gate)
+    app.state.memory = MemoryPool(
+        limits.max_inflight * limits.max_decoded_bytes, limits.queue_seconds
+    )
 
-    def prepare(upload: UploadFile) -> Any:
+    @contextmanager
+    def upload_in_budget(upload: UploadFile):
+        """The checked upload's bytes, its decoded cost held in the pool until the answer."""
         data = read_limited(upload.file, limits)
-        check_upload(data, view.input_kind, limits)
-        return view.prepare(data)  # (1, C, H, W)
+        cost = check_upload(data, view.input_kind, limits)
+        if not app.state.memory.reserve(cost):
+            raise ServerBusy()
+        try:
+            yield data
+        finally:
+            app.state.memory.release(cost)
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:
@@ -122,9 +144,8 @@ def create_app(
     def predict(file: UploadFile = File(...), k: int = Form(5)) -> dict:
         from convkit.serve.predictions import predict as predict_upload
 
-        data = read_limited(file.file, limits)
-        check_upload(data, view.input_kind, limits)
-        return predict_upload(view, data, k)
+        with upload_in_budget(file) as data:
+            return predict_upload(view, data, k)
 
     @app.post("/featuremaps", summary="Activation-map grids per conv/pool layer, as base64 PNGs")
     def featuremaps(file: UploadFile = File(...), layers: str = Form("")) -> dict:
@@ -133,19 +154,20 @@ def create_app(
 
         names = unique_names(layers, limit=len(view.layers))  # 15,000 x "conv1" is one conv1
         chosen = view.resolve_layers(names or None)
-        x = prepare(file)
-        return {
-            "input": _png_base64(grids.enlarge(view.display_image(x), 112)),
-            "layers": [
-                {
-                    "name": maps.layer.name,
-                    "shape": shape_text(maps.layer.shape),
-                    "title": maps.layer.title,
-                    "png": _png_base64(maps.image()),
-                }
-                for maps in compute_feature_maps(view, x, chosen)
-            ],
-        }
+        with upload_in_budget(file) as data:
+            x = view.prepare(data)  # (1, C, H, W)
+            return {
+                "input": _png_base64(grids.enlarge(view.display_image(x), 112)),
+                "layers": [
+                    {
+                        "name": maps.layer.name,
+                        "shape": shape_text(maps.layer.shape),
+                        "title": maps.layer.title,
+                        "png": _png_base64(maps.image()),
+                    }
+                    for maps in compute_feature_maps(view, x, chosen)
+                ],
+            }
 
     @app.post(
         "/gradcam",
@@ -165,9 +187,10 @@ def create_app(
             raise UsageError(f"format must be json or png. Received: format={format!r}")
         if view.kind != "classify":
             raise UploadError(f"Grad-CAM explains class scores; this model is {view.kind!r}", 422)
-        x = prepare(file)
-        cam = grad_cam(view, x, view.class_index(target or None, x), layer or None)
-        png = grids.png_bytes(cam.overlay())
+        with upload_in_budget(file) as data:
+            x = view.prepare(data)  # (1, C, H, W)
+            cam = grad_cam(view, x, view.class_index(target or None, x), layer or None)
+            png = grids.png_bytes(cam.overlay())
         if format == "png":
             return Response(png, media_type="image/png")
         return {
@@ -184,9 +207,8 @@ def create_app(
             raise UploadError("this server has no index: start it with `--index INDEX`", 404)
         if not 1 <= k <= 100:
             raise UsageError(f"k must be between 1 and 100. Received: k={k}")
-        data = read_limited(file.file, limits)
-        check_upload(data, view.input_kind, limits)
-        return {"results": searcher(data, k)}
+        with upload_in_budget(file) as data:
+            return {"results": searcher(data, k)}
 
     @app.get("/similar/{position}/image", include_in_schema=False)
     def similar_image(position: int) -> Response:

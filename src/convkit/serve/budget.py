@@ -8,9 +8,13 @@ Three bounds, each closing a way a small request could take a large server:
 - **memory per request**: an image costs what its *decoded* array costs,
   width x height x channels x bytes per sample (a 309 KB 16-bit RGBA PNG of
   6300 x 6300 decodes to 318 MB, plus conversions), refused over a budget;
-- **work in flight**: at most ``max_inflight`` heavy requests run at once;
-  the next ones wait up to ``queue_seconds`` for a slot, then get 503 with
-  ``Retry-After``. Peak memory is then about base + max_inflight x budget.
+- **work in flight**: the decoded images of all requests in flight share one
+  pool of ``max_inflight`` x the per-request budget; a request reserves what
+  its image costs (at least ``MIN_CHARGE``) and waits up to ``queue_seconds``
+  for room, then gets 503 with ``Retry-After``. Peak memory is then about
+  base + that pool, whatever the mix, while many small images (a digit, a
+  thumbnail) still run side by side and share forward passes. A count gate
+  (``max_requests``) bounds the requests whose bodies are being read at all.
 
 Kept apart from the endpoints (one middleware, one check, one helper) so the
 routes stay about answering, not policing.
@@ -28,6 +32,9 @@ from convkit.errors import UsageError
 HEAVY_PATHS = frozenset({"/predict", "/featuremaps", "/gradcam", "/similar"})
 # A list parameter longer than this (characters) is refused outright.
 MAX_PARAMETER_CHARS = 4096
+# The least a request is charged from the memory pool: the upload itself, the
+# network's activations and the answer cost something even for a tiny image.
+MIN_CHARGE = 1024 * 1024
 
 
 def unique_names(text: str, limit: int) -> list[str]:
@@ -71,6 +78,39 @@ class InflightGate:
 
     def leave(self) -> None:
         self._semaphore.release()
+
+
+class MemoryPool:
+    """Decoded bytes that the requests in flight may hold together; a bounded wait for room."""
+
+    def __init__(self, capacity: int, queue_seconds: float):
+        if capacity < 1:
+            raise UsageError(f"the in-flight memory pool must be positive. Received: {capacity}")
+        self.capacity = capacity
+        self.queue_seconds = queue_seconds
+        self.held = 0
+        self.refused = 0
+        self._room = threading.Condition()
+
+    def reserve(self, cost: int) -> bool:
+        """Hold ``cost`` bytes (capped at the capacity); False when no room came in time."""
+        cost = min(max(cost, MIN_CHARGE), self.capacity)
+        deadline = time.monotonic() + self.queue_seconds
+        with self._room:
+            while self.held + cost > self.capacity:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._room.wait(left):
+                    if self.held + cost > self.capacity:
+                        self.refused += 1
+                        return False
+            self.held += cost
+        return True
+
+    def release(self, cost: int) -> None:
+        cost = min(max(cost, MIN_CHARGE), self.capacity)
+        with self._room:
+            self.held -= cost
+            self._room.notify_all()
 
 
 def add_admission_control(app, gate: InflightGate) -> None:

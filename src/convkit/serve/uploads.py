@@ -26,7 +26,10 @@ class UploadLimits:
     # The decoded array (width x height x channels x bytes a sample): 160 MiB takes a
     # 40-megapixel 8-bit RGBA image, not a 6300 x 6300 16-bit RGBA one (318 MB).
     max_decoded_bytes: int = 160 * MIB
-    max_inflight: int = 2  # heavy requests running at once; the rest wait, then 503
+    # Decoded memory all requests in flight may hold together, in per-request budgets:
+    # 2 x 160 MiB. Small images share it (each is charged at least 1 MiB).
+    max_inflight: int = 2
+    max_requests: int = 64  # heavy requests being read or answered at once; then 503
     queue_seconds: float = 2.0  # how long a request waits for a slot before its 503
 
 
@@ -51,8 +54,8 @@ def read_limited(stream, limits: UploadLimits) -> bytes:
     return data
 
 
-def check_image_bytes(data: bytes, limits: UploadLimits) -> None:
-    """Refuse non-images (415) and images declaring too many pixels (413)."""
+def check_image_bytes(data: bytes, limits: UploadLimits) -> int:
+    """Refuse non-images (415) and images declaring too many pixels (413); return the decoded bytes."""
     from convkit.data.image_header import ACCEPTED_FORMATS, read_header
 
     header = read_header(data)
@@ -78,6 +81,7 @@ def check_image_bytes(data: bytes, limits: UploadLimits) -> None:
             "send a smaller or 8-bit image",
             status=413,
         )
+    return cost if cost is not None else limits.max_decoded_bytes
 
 
 def check_audio_bytes(data: bytes) -> None:
@@ -91,9 +95,13 @@ def check_audio_bytes(data: bytes) -> None:
     )
 
 
-def check_upload(data: bytes, input_kind: str, limits: UploadLimits) -> None:
-    """The checks that fit the model's input: images for image models, sound for audio."""
+def check_upload(data: bytes, input_kind: str, limits: UploadLimits) -> int:
+    """The checks that fit the model's input; returns what decoding will cost, in bytes.
+
+    A recording decodes to float samples: charged at 8 bytes per byte uploaded
+    (16-bit PCM to float32, plus the resampled copy), within the per-request budget.
+    """
     if input_kind == "audio":
         check_audio_bytes(data)
-    else:
-        check_image_bytes(data, limits)
+        return min(8 * len(data), limits.max_decoded_bytes)
+    return check_image_bytes(data, limits)
