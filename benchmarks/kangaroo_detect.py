@@ -47,12 +47,12 @@ def main() -> int:
     parser.add_argument("--data", default=str(DEFAULT_DATA), help="the kangaroo folder")
     parser.add_argument("--out", default="/tmp/kangaroo_detect", help="work folder (split, run)")
     parser.add_argument("--spec", default=str(REPO / "examples" / "yolo_kangaroo.yaml"))
-    parser.add_argument("--epochs", type=int, default=120)
+    parser.add_argument("--epochs", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--weight-decay", type=float, default=5e-4)
     parser.add_argument("--augment", default="flip,scale=0.3,crop=1")
-    parser.add_argument("--mosaic", type=float, default=0.5, help="share of mosaic examples")
+    parser.add_argument("--mosaic", type=float, default=0.8, help="share of mosaic examples")
     parser.add_argument(
         "--mosaic-epochs", type=int, default=0, help="mosaics only before this epoch (0: all)"
     )
