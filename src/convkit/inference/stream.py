@@ -38,14 +38,29 @@ def prepared_stream(
         for item in items:
             yield (item, *prepare(item))
         return
-    lookahead = max(2 * batch_size, workers)
+
+    def prepare_chunk(chunk):
+        return [(item, *prepare(item)) for item in chunk]
+
+    # One task per chunk, not per item: a digit-sized image prepares in ~0.1 ms,
+    # less than a thread hand-off costs, so per-item tasks were slower than none.
+    chunk_size = max(1, batch_size // workers)
     in_flight: deque = deque()
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="convkit-prepare") as pool:
-        for item in items:
-            in_flight.append((item, pool.submit(prepare, item)))
-            if len(in_flight) >= lookahead:
-                done_item, future = in_flight.popleft()
-                yield (done_item, *future.result())
+        for chunk in _chunks(items, chunk_size):
+            in_flight.append(pool.submit(prepare_chunk, chunk))
+            if len(in_flight) >= 2 * workers:  # at most ~2 batches ahead: memory stays bounded
+                yield from in_flight.popleft().result()
         while in_flight:
-            done_item, future = in_flight.popleft()
-            yield (done_item, *future.result())
+            yield from in_flight.popleft().result()
+
+
+def _chunks(items: Iterable, size: int) -> Iterator[list]:
+    chunk: list = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
