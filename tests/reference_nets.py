@@ -285,6 +285,38 @@ class EfficientNetB0(nn.Module):
         return self.classifier(torch.flatten(x, 1))
 
 
+VGG16_CONFIG = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M",
+                512, 512, 512, "M"]  # fmt: skip
+
+
+class VGG16(nn.Module):
+    """torchvision's VGG-16 layout: ``features`` (conv[, bn], relu, …, pool), ``classifier``."""
+
+    def __init__(self, batch_norm: bool = False, classes: int = 1000):
+        super().__init__()
+        layers: list[nn.Module] = []
+        channels = 3
+        for width in VGG16_CONFIG:
+            if width == "M":
+                layers.append(nn.MaxPool2d(2, 2))
+                continue
+            layers.append(nn.Conv2d(channels, width, 3, padding=1))
+            if batch_norm:
+                layers.append(nn.BatchNorm2d(width))
+            layers.append(nn.ReLU(inplace=True))
+            channels = width
+        self.features = nn.Sequential(*layers)
+        self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
+        self.classifier = nn.Sequential(
+            nn.Linear(512 * 7 * 7, 4096), nn.ReLU(True), nn.Dropout(),
+            nn.Linear(4096, 4096), nn.ReLU(True), nn.Dropout(),
+            nn.Linear(4096, classes),
+        )  # fmt: skip
+
+    def forward(self, x):
+        return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
+
+
 REFERENCES = {
     "resnet18": resnet18,
     "resnet50": resnet50,
@@ -292,6 +324,8 @@ REFERENCES = {
     "mobilenet_v3_small": MobileNetV3,
     "mobilenet_v3_large": lambda: MobileNetV3(V3_LARGE, 1280),
     "efficientnet_b0": EfficientNetB0,
+    "vgg16": VGG16,
+    "vgg16_bn": lambda: VGG16(batch_norm=True),
 }
 
 

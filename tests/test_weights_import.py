@@ -204,6 +204,32 @@ def test_vgg_key_tables_are_torchvisions():
     assert set(table_for("vgg16_bn").values()) == _vgg_keys(with_bn, bn=True)
 
 
+@pytest.mark.parametrize("name", ["vgg16", "vgg16_bn"])
+def test_vgg_import_gives_the_reference_logits(name, tmp_path):
+    """VGG's input is fixed (224x224: 7x7x512 feeds the first dense layer), so one image."""
+    from convkit.modelfile import load_model
+
+    ref = reference(name)
+    assert sum(p.numel() for p in ref.parameters()) == PUBLISHED_PARAMS[name]
+    path = tmp_path / f"{name}.pth"
+    torch.save(ref.state_dict(), path)
+    out = tmp_path / f"{name}.convkit"
+    assert main(["weights", "import", str(path), "--arch", name, "--out", str(out)]) == 0
+    path.unlink()  # 550 MB: do not keep two copies on disk
+    model = load_model(out)
+    x = torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        assert (model.net(x) - ref(x)).abs().max().item() <= 1e-5
+    reference_nets_cache_clear(name)
+
+
+def reference_nets_cache_clear(name: str) -> None:
+    """Let the 138 M-parameter reference go once tested (memory for the rest of the suite)."""
+    import reference_nets
+
+    reference_nets._BUILT.pop((name, 0), None)
+
+
 def test_imagenet_preprocessing_is_resize_256_then_centre_224():
     import numpy as np
 
