@@ -11,12 +11,23 @@ or a 100 GB allocation.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
 from convkit.errors import ConvkitError, ModelFileError
 
 REQUIRED = {"spec": dict, "task": dict, "preprocessing": dict, "weights_sha256": str}
+
+FORMAT_VERSION = 2  # 2: document_sha256 covers the whole header
+
+
+def document_digest(document: dict[str, Any]) -> str:
+    """SHA-256 of the document in canonical JSON, without its own checksum field."""
+    body = {key: value for key, value in document.items() if key != "document_sha256"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=True)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def check_document(document: Any, path: str | Path, allow_unsigned: bool = False) -> dict[str, Any]:
@@ -26,7 +37,6 @@ def check_document(document: Any, path: str | Path, allow_unsigned: bool = False
     ``convkit upgrade`` only: the user vouches for the header, the weights are
     still checked against their own digest.
     """
-    from convkit.modelfile import FORMAT_VERSION, document_digest
     from convkit.spec.loading import check_document as check_limits
 
     if not isinstance(document, dict):

@@ -28,7 +28,10 @@ from typing import Any
 
 from convkit.errors import ConvkitError, ModelFileError
 
-FORMAT_VERSION = 2  # 2: document_sha256 covers the whole header
+# The document's version and checksum are defined by its schema (checked on every
+# read there); save_model writes them.
+from convkit.model_schema import FORMAT_VERSION, document_digest
+
 METADATA_KEY = "convkit"
 # A convkit header is a few KB to a few MB (specs, labels, training history).
 MAX_HEADER_BYTES = 64 * 1024 * 1024
@@ -114,13 +117,6 @@ def save_model(
     data = save(tensors, metadata={METADATA_KEY: json.dumps(document)})
     atomic_write_bytes(Path(path), data)
     return Path(path)
-
-
-def document_digest(document: dict[str, Any]) -> str:
-    """SHA-256 of the document in canonical JSON, without its own checksum field."""
-    body = {key: value for key, value in document.items() if key != "document_sha256"}
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=True)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def read_header_document(path: str | Path, allow_unsigned: bool = False) -> dict[str, Any]:
