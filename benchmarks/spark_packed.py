@@ -109,7 +109,7 @@ def peak_rss_kib() -> int:
 
 
 def measure_rss(rows_list: list[int], threads: int, work: Path) -> dict:
-    from convkit.data.pack import pack_dataset
+    from convkit.spark.pack import pack_dataset
 
     results = []
     for rows in rows_list:
@@ -134,7 +134,7 @@ def measure_rss(rows_list: list[int], threads: int, work: Path) -> dict:
 
 def measure_speed(epochs: int, threads: int, work: Path) -> dict:
     from convkit import api
-    from convkit.data.pack import pack_dataset
+    from convkit.spark.pack import pack_dataset
     from convkit.train import TrainConfig
 
     pack = work / "mnist.pack"

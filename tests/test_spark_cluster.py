@@ -46,7 +46,7 @@ def cluster(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory, mnist_dir):
-    from convkit.data.pack import pack_dataset
+    from convkit.spark.pack import pack_dataset
 
     root = tmp_path_factory.mktemp("cluster-data")
     photos = write_digit_folder(mnist_dir, root / "photos", per_class=2)

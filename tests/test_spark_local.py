@@ -275,8 +275,8 @@ def test_cli_predict_with_spark(spark, workspace, tmp_path, capsys):
 def test_predict_dataframe_reads_a_packed_dataset(spark, workspace, tmp_path):
     import pandas as pd
 
-    from convkit.data.pack import pack_dataset
     from convkit.spark import predict_dataframe
+    from convkit.spark.pack import pack_dataset
 
     pack = tmp_path / "photos.pack"
     pack_dataset(workspace["photos"], str(pack), channels=1, progress=False)

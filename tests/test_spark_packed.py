@@ -27,7 +27,7 @@ def photos(tmp_path_factory, mnist_dir):
 
 @pytest.fixture(scope="module")
 def pack(photos, tmp_path_factory):
-    from convkit.data.pack import pack_dataset
+    from convkit.spark.pack import pack_dataset
 
     out = tmp_path_factory.mktemp("out") / "photos.pack"
     summary = pack_dataset(photos, str(out), group_mib=0.005, channels=1, progress=False)
@@ -166,7 +166,7 @@ def test_wrong_schema_and_foreign_manifest_are_data_errors(pack, tmp_path):
 def test_pack_from_idx_round_trips_pixels_through_an_fsspec_url(tmp_path, mnist_dir):
     pytest.importorskip("fsspec")
     from convkit.data import open_image_dataset
-    from convkit.data.pack import pack_dataset
+    from convkit.spark.pack import pack_dataset
 
     images = write_idx_slice(mnist_dir, tmp_path / "idx", count=50)
     url = "memory://convkit-tests/idx.pack"
@@ -255,7 +255,7 @@ def test_pack_detection_and_ocr_keep_boxes_and_text(tmp_path):
     import cv2
     import pyarrow.parquet as pq
 
-    from convkit.data.pack import pack_dataset
+    from convkit.spark.pack import pack_dataset
 
     voc = tmp_path / "voc"
     (voc / "Annotations").mkdir(parents=True)
@@ -288,7 +288,7 @@ def test_pack_detection_and_ocr_keep_boxes_and_text(tmp_path):
 def test_pack_picks_the_split_asked_for(tmp_path):
     import cv2
 
-    from convkit.data.pack import pack_dataset
+    from convkit.spark.pack import pack_dataset
 
     for split, count in (("train", 3), ("test", 2)):
         for label in ("cat", "dog"):

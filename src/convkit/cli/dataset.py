@@ -64,7 +64,7 @@ def _usage(parser) -> int:
 
 
 def run_pack(args) -> int:
-    from convkit.data.pack import pack_dataset
+    from convkit.spark.pack import pack_dataset
 
     summary = pack_dataset(
         args.folder,
