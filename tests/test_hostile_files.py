@@ -177,6 +177,20 @@ def test_predict_lists_folders_by_the_training_rule(tmp_path):
     assert list(expand_inputs([str(tmp_path)])) == [str(tmp_path / "sub" / "a.png")]
 
 
+def test_detect_and_ocr_list_folders_by_the_training_rule(tmp_path):
+    from convkit.detect.predict import list_images
+    from convkit.ocr.reader import image_files
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.png").write_bytes(b"x")
+    (tmp_path / ".b.png").write_bytes(b"x")
+    (tmp_path / ".cache").mkdir()
+    (tmp_path / ".cache" / "c.png").write_bytes(b"x")
+    os.mkfifo(tmp_path / "fifo.png")  # would hang a reader: left out
+    assert list_images(tmp_path) == [tmp_path / "sub" / "a.png"]
+    assert list(image_files([str(tmp_path)])) == [str(tmp_path / "sub" / "a.png")]
+
+
 def test_gif_is_refused_alike_by_training_and_the_server(tmp_path):
     from fastapi.testclient import TestClient
 

@@ -22,9 +22,9 @@ def list_images(target: str | Path) -> list[Path]:
     if path.is_file():
         return [path]
     if path.is_dir():
-        found = sorted(
-            p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-        )
+        from convkit.data.listing import list_input_files  # train's rule: no hidden files
+
+        found = list_input_files(path, IMAGE_SUFFIXES, "an image")[0]
         if not found:
             raise DataError(f"{path}: no images ({', '.join(IMAGE_SUFFIXES)}) in this folder")
         return found

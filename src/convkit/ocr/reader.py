@@ -45,7 +45,9 @@ def image_files(items: Iterable[str]) -> Iterator[str]:
     for item in items:
         path = Path(item)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+            from convkit.data.listing import list_input_files  # train's rule: no hidden files
+
+            found = list_input_files(path, IMAGE_SUFFIXES, "an image")[0]
             if not found:
                 raise UsageError(f"no images (.png, .jpg, …) in folder {item}")
             yield from (str(p) for p in found)
