@@ -97,3 +97,33 @@ def test_bombs_are_refused_by_the_server(bombs, tmp_path):
             answer = client.post("/predict", files={"file": (path.name, path.read_bytes())})
             assert answer.status_code in (400, 413), answer.text
             assert "too large" in answer.json()["detail"] or "pixels" in answer.json()["detail"]
+
+
+THREADED_DECODES = """
+import os, sys
+from concurrent.futures import ThreadPoolExecutor
+import cv2, numpy as np
+from convkit.data import read_image
+photo = np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)
+good = cv2.imencode(".jpg", photo)[1].tobytes()
+junk = good[:2] + b"\\xff\\xfe\\x00\\x03x" + good[2:]  # a comment segment libjpeg may warn about
+bad = good[:-200] + b"\\x00" * 198 + good[-2:]  # damaged scan data: libjpeg warns
+with ThreadPoolExecutor(8) as pool:
+    shapes = set(pool.map(lambda data: read_image(data).shape, [good, junk, bad] * 40))
+os.write(2, b"fd 2 is back\\n")
+print(sorted(shapes))
+"""
+
+
+def test_jpeg_decodes_in_threads_stay_quiet_and_give_stderr_back(tmp_path):
+    """Eight threads decode at once (no lock around the decode); fd 2 is restored after."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", THREADED_DECODES], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[(64, 64, 3)]"
+    assert "fd 2 is back" in done.stderr
+    assert "Corrupt JPEG" not in done.stderr and "Premature" not in done.stderr

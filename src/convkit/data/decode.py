@@ -123,31 +123,40 @@ def decode_image(
 
 
 _STDERR_LOCK = threading.Lock()
+_quiet = {"depth": 0, "saved": -1}  # decodes in flight with fd 2 muted; the real fd 2
 
 
 @contextlib.contextmanager
 def _quiet_native_stderr(active: bool):
-    """Send file descriptor 2 to /dev/null while a native decoder runs.
+    """Send file descriptor 2 to /dev/null while native decoders run.
 
     libjpeg prints its warnings ("Corrupt JPEG data: 1 extraneous bytes
     before marker") straight to stderr, past OpenCV's logger, so they can
-    only be silenced at the descriptor. Serialised by a lock, because fd 2 is
-    shared by the threads of a process; CONVKIT_DECODER_WARNINGS=1 keeps them.
+    only be silenced at the descriptor. fd 2 is shared by the threads of a
+    process, so the redirect is counted: the first decode in flight mutes it,
+    the last one restores it, and decodes in several threads still run side
+    by side (a lock around the decode itself would serialise every JPEG).
+    CONVKIT_DECODER_WARNINGS=1 keeps the warnings.
     """
     if not active or os.environ.get("CONVKIT_DECODER_WARNINGS") == "1":
         yield
         return
     with _STDERR_LOCK:
-        sys.stderr.flush()
-        saved = os.dup(2)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        try:
+        if _quiet["depth"] == 0:
+            sys.stderr.flush()
+            _quiet["saved"] = os.dup(2)
+            devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, 2)
-            yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
             os.close(devnull)
+        _quiet["depth"] += 1
+    try:
+        yield
+    finally:
+        with _STDERR_LOCK:
+            _quiet["depth"] -= 1
+            if _quiet["depth"] == 0:
+                os.dup2(_quiet["saved"], 2)
+                os.close(_quiet["saved"])
 
 
 def _too_large(name: str, width: int, height: int, limit: int) -> str:
