@@ -12,6 +12,7 @@ CONVKIT_MAX_IMAGE_PIXELS. Pure Python: no cv2 import here.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 
@@ -22,11 +23,17 @@ DEFAULT_MAX_PIXELS = 100_000_000
 
 def positive_int_from_env(name: str, default: int) -> int:
     """A limit a user raises through an environment variable: a positive whole number."""
-    from convkit.errors import DataError
-
     value = os.environ.get(name)
     if not value:
         return default
+    # Read for every file a decoder opens: parse each distinct value once.
+    return _parse_limit(name, value)
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_limit(name: str, value: str) -> int:
+    from convkit.errors import DataError
+
     try:
         limit = int(value)
     except ValueError:

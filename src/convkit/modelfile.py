@@ -22,7 +22,7 @@ import hashlib
 import json
 import os
 import tempfile
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,17 +37,35 @@ METADATA_KEY = "convkit"
 MAX_HEADER_BYTES = 64 * 1024 * 1024
 
 
-@dataclass
 class LoadedModel:
-    """What a model file holds, with the network built and its weights loaded."""
+    """What a model file holds, with the network built (now, or at first use of ``.net``)."""
 
-    path: Path
-    net: Any  # convkit.build.ConvNet, in eval mode
-    spec: Any  # convkit.spec.NetSpec
-    task: Any  # convkit.tasks.Task
-    preprocessing: dict[str, Any]
-    metadata: dict[str, Any] = field(default_factory=dict)
-    weights_sha256: str = ""
+    def __init__(
+        self,
+        path: Path,
+        net: Any = None,  # convkit.build.ConvNet, in eval mode
+        spec: Any = None,  # convkit.spec.NetSpec
+        task: Any = None,  # convkit.tasks.Task
+        preprocessing: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+        weights_sha256: str = "",
+        build_net: Callable[[], Any] | None = None,
+    ):
+        self.path = Path(path)
+        self._net = net
+        self._build_net = build_net
+        self.spec = spec
+        self.task = task
+        self.preprocessing = preprocessing or {}
+        self.metadata = metadata or {}
+        self.weights_sha256 = weights_sha256
+
+    @property
+    def net(self):
+        """The torch network; a model opened by ``open_model_file`` builds it here, once."""
+        if self._net is None and self._build_net is not None:
+            self._net = self._build_net()
+        return self._net
 
     @property
     def labels(self) -> list[str]:
@@ -177,16 +195,9 @@ def load_model(path: str | Path, device: str = "cpu", allow_unsigned: bool = Fal
     ``allow_unsigned``: also read a format-1 file (see ``upgrade_model_file``).
     """
     from convkit.build import build
-    from convkit.model_schema import check_spec_against
-    from convkit.spec import NetSpec
-    from convkit.tasks import task_from_dict
 
     document, tensors = read_document(path, allow_unsigned)
-    try:
-        spec = NetSpec.from_dict(document["spec"])
-    except ConvkitError as error:
-        raise ModelFileError(f"{path}: the stored spec is invalid ({error})") from None
-    check_spec_against(spec, document, tensors, path)  # sizes, labels, channels: before building
+    spec, task = _spec_and_task(document, tensors, path)
     net = build(spec)
     try:
         net.load_state_dict(tensors, strict=True)
@@ -194,12 +205,6 @@ def load_model(path: str | Path, device: str = "cpu", allow_unsigned: bool = Fal
         raise ModelFileError(
             f"{path}: the weights do not fit the stored spec ({_torch_reason(error)})"
         ) from None
-    try:
-        task = task_from_dict(document["task"])
-    except ConvkitError as error:
-        raise ModelFileError(f"{path}: the stored task is invalid ({error})") from None
-    except (KeyError, TypeError, ValueError) as error:
-        raise ModelFileError(f"{path}: the stored task is invalid ({error!r:.100})") from None
     net.to(device).eval()
     return LoadedModel(
         path=Path(path),
@@ -210,6 +215,62 @@ def load_model(path: str | Path, device: str = "cpu", allow_unsigned: bool = Fal
         metadata=document.get("metadata", {}),
         weights_sha256=document["weights_sha256"],
     )
+
+
+def open_model_file(path: str | Path, device: str = "cpu") -> LoadedModel:
+    """Like ``load_model``, with every check, but without torch: ``.net`` is built at first use.
+
+    The weights' digest is checked on the file's bytes (convkit.model_tensors),
+    so a runtime that runs a cached export (ONNX Runtime) starts without
+    importing torch, and still refuses a damaged or edited file.
+    """
+    from convkit.fileio import read_file_bytes
+    from convkit.model_tensors import tensor_entries, weights_digest_of_bytes
+
+    document = read_header_document(path)
+    data = read_file_bytes(path, error=ModelFileError, what="model file")
+    entries = tensor_entries(data, path)
+    if weights_digest_of_bytes(data, entries) != document.get("weights_sha256"):
+        raise ModelFileError(f"{path} has been modified: its weights do not match their checksum")
+    del data  # the network, if ever wanted, reads the file again
+    spec, task = _spec_and_task(document, entries, path)
+    digest = document["weights_sha256"]
+
+    def build_net():
+        loaded = load_model(path, device=device)
+        if loaded.weights_sha256 != digest:
+            raise ModelFileError(f"{path} was replaced while it was open; load it again")
+        return loaded.net
+
+    return LoadedModel(
+        path=Path(path),
+        spec=spec,
+        task=task,
+        preprocessing=document["preprocessing"],
+        metadata=document.get("metadata", {}),
+        weights_sha256=digest,
+        build_net=build_net,
+    )
+
+
+def _spec_and_task(document: dict[str, Any], tensors: dict, path):
+    """The stored spec and task, checked against the tensors (anything with ``numel()``)."""
+    from convkit.model_schema import check_spec_against
+    from convkit.spec import NetSpec
+    from convkit.tasks import task_from_dict
+
+    try:
+        spec = NetSpec.from_dict(document["spec"])
+    except ConvkitError as error:
+        raise ModelFileError(f"{path}: the stored spec is invalid ({error})") from None
+    check_spec_against(spec, document, tensors, path)  # sizes, labels, channels: before building
+    try:
+        task = task_from_dict(document["task"])
+    except ConvkitError as error:
+        raise ModelFileError(f"{path}: the stored task is invalid ({error})") from None
+    except (KeyError, TypeError, ValueError) as error:
+        raise ModelFileError(f"{path}: the stored task is invalid ({error!r:.100})") from None
+    return spec, task
 
 
 def _torch_reason(error: Exception) -> str:

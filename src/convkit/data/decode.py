@@ -13,7 +13,6 @@ import contextlib
 import os
 import sys
 import threading
-from pathlib import Path
 
 import numpy as np
 
@@ -33,8 +32,8 @@ def read_bytes(source: str | os.PathLike | bytes) -> tuple[bytes, str]:
     """
     if isinstance(source, bytes | bytearray | memoryview):
         return bytes(source), "<bytes>"
-    path = Path(source)
-    return read_file_bytes(path, error=DataError, what="image"), str(path)
+    name = os.fspath(source)
+    return read_file_bytes(name, error=DataError, what="image"), name
 
 
 def read_image(
@@ -101,7 +100,10 @@ def decode_image(
     else:
         flag = cv2.IMREAD_UNCHANGED  # keep alpha and 16 bits, converted below
     try:
-        with _quiet_native_stderr(header.format == "jpeg"):
+        if header.format == "jpeg":  # only libjpeg writes to fd 2 itself
+            with _quiet_native_stderr(True):
+                image = cv2.imdecode(buffer, flag)
+        else:
             image = cv2.imdecode(buffer, flag)
     except cv2.error as error:
         if "CV_IO_MAX_IMAGE" in str(error):  # the decoder's own size check refused it

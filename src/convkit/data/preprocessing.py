@@ -147,8 +147,11 @@ class Preprocessing:
     def normalise(self, image: np.ndarray) -> np.ndarray:
         """uint8 (H, W, C) -> float32 (C, H, W)."""
         multiplier, offset = self._affine()
-        out = image.astype(np.float32) * multiplier + offset  # (H, W, C)
-        return np.ascontiguousarray(out.transpose(2, 0, 1))
+        # Two passes into the (C, H, W) result, no temporaries: called per image.
+        out = np.empty((image.shape[2], image.shape[0], image.shape[1]), dtype=np.float32)
+        np.multiply(image.transpose(2, 0, 1), multiplier[:, None, None], out=out)
+        out += offset[:, None, None]
+        return out
 
     def apply(self, image: np.ndarray) -> np.ndarray:
         """Decoded uint8 (h, w, c) -> network input float32 (C, H, W)."""
@@ -192,10 +195,16 @@ class Preprocessing:
         return torch.from_numpy(x).permute(0, 3, 1, 2)  # (N, C, H, W), NHWC memory
 
     def _affine(self) -> tuple[np.ndarray, np.ndarray]:
-        # (p * scale - mean) / std == p * (scale / std) + (-mean / std)
-        mean = np.asarray(self.mean, dtype=np.float64)
-        std = np.asarray(self.std, dtype=np.float64)
-        return (self.scale / std).astype(np.float32), (-mean / std).astype(np.float32)
+        # (p * scale - mean) / std == p * (scale / std) + (-mean / std); called per
+        # image, so kept until scale, mean or std change.
+        key = (self.scale, self.mean, self.std)
+        cached = self.__dict__.get("_affine_cache")
+        if cached is None or cached[0] != key:
+            mean = np.asarray(self.mean, dtype=np.float64)
+            std = np.asarray(self.std, dtype=np.float64)
+            affine = (self.scale / std).astype(np.float32), (-mean / std).astype(np.float32)
+            cached = self.__dict__["_affine_cache"] = (key, affine)
+        return cached[1]
 
 
 # kind (as stored in model files) -> "module:Class" with a ``from_dict``. A new input

@@ -32,9 +32,11 @@ def resolve_device(device: str) -> str:
     (Its own few lines rather than convkit.train's choose_device: inference sits
     below viz and search, which train uses, so it must not import train.)
     """
+    name = str(device or "cpu")
+    if name == "cpu":  # the common case needs no torch (ONNX Runtime starts without it)
+        return name
     import torch
 
-    name = str(device or "cpu")
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     if name.startswith("cuda") and not torch.cuda.is_available():
@@ -71,9 +73,11 @@ def open_model(
             raise UsageError(f"{path} is an ONNX graph; it runs with --runtime onnx (or auto)")
         bundle = load_onnx_bundle(path)
         return model_class(bundle, device="cpu", runtime="onnx", onnx_path=Path(path))
-    from convkit.modelfile import load_model
+    from convkit.modelfile import load_model, open_model_file
 
     device = resolve_device(device)
+    if runtime != "torch" and device == "cpu":  # torch is imported only if the network is needed
+        return model_class(open_model_file(path, device), device=device, runtime=runtime)
     return model_class(load_model(path, device=device), device=device, runtime=runtime)
 
 
@@ -84,7 +88,6 @@ class InferenceModel:
         from convkit.data import preprocessing_from_dict
 
         self.loaded = loaded
-        self.net = loaded.net  # None for a bare .onnx file
         self.spec = loaded.spec
         self.task = loaded.task
         self.path = Path(loaded.path)
@@ -96,6 +99,11 @@ class InferenceModel:
         self._runtime = None
 
     # -- what the model is ------------------------------------------------------------
+    @property
+    def net(self):
+        """The torch network (built at first use; None for a bare .onnx file)."""
+        return self.loaded.net
+
     @property
     def kind(self) -> str:
         return self.task.kind
@@ -141,7 +149,8 @@ class InferenceModel:
 
     # -- forward passes -------------------------------------------------------------------
     def forward(self, arrays: list):
-        """Raw network output (a torch tensor) for prepared (C, H, W) arrays."""
+        """Raw network output for prepared (C, H, W) arrays: a numpy array from ONNX
+        Runtime, a torch tensor from torch; every task's decode takes either."""
         return self.runtime.run(self.task.collate(arrays))
 
     def decode(self, output, infos: list, top_k: int = 5, **options) -> list[dict]:
@@ -174,33 +183,31 @@ class InferenceModel:
     ) -> Iterator[tuple[Any, dict | None, str | None]]:
         """Yield ``(item, prediction or None, error or None)`` in input order.
 
-        Decoding and preprocessing run in threads ahead of the forward pass
-        (OpenCV and both runtimes release the GIL), so the network never waits
-        for the disk; an unreadable file yields its error and the stream goes on.
+        Two things overlap: the forward pass of one batch runs in a thread
+        while the next batch is read, decoded and prepared (both runtimes and
+        OpenCV release the GIL), and on machines with more than two cores the
+        preparing itself is spread over ``workers`` threads. An unreadable file
+        yields its error and the stream goes on.
         """
-        from convkit.inference.stream import prepared_stream
+        from convkit.inference.stream import batches_of, forward_ahead, prepared_stream
 
-        pending: list[tuple[Any, Any, str | None]] = []
-        ready = 0
+        batches = batches_of(prepared_stream(self, items, batch_size, workers), batch_size)
+        overlap = self.runtime.overlaps
         with _progress(progress, items) as bar:
-            for item, prepared, error in prepared_stream(self, items, batch_size, workers):
-                pending.append((item, prepared, error))
-                ready += error is None
-                if ready == batch_size:
-                    yield from self._flush(pending, top_k, options, bar)
-                    pending, ready = [], 0
-            yield from self._flush(pending, top_k, options, bar)
+            for pending, output in forward_ahead(batches, self._forward_good, overlap):
+                infos = [info for _, (_, info), error in _good(pending)]
+                decoded = iter(self.decode(output, infos, top_k=top_k, **options) if infos else [])
+                for item, _, error in pending:
+                    yield item, (None if error is not None else next(decoded)), error
+                bar.update(len(pending))
 
-    def _flush(self, pending, top_k, options, bar):
-        good = [prepared for _, prepared, error in pending if error is None]
-        decoded = iter(self.predict_prepared(good, top_k=top_k, **options))
-        for item, _, error in pending:
-            yield item, (None if error is not None else next(decoded)), error
-        bar.update(len(pending))
+    def _forward_good(self, pending):
+        good = [array for _, (array, _), _ in _good(pending)]
+        return self.forward(good) if good else None
 
     # -- embeddings -------------------------------------------------------------------------
     def features(self, arrays: list, layer: str | None = None):
-        """One layer's raw output (torch tensor) for prepared arrays."""
+        """One layer's raw output (numpy array or torch tensor) for prepared arrays."""
         return self.runtime.layer(self.task.collate(arrays), layer or self.embedding_layer())
 
     def embed_arrays(
@@ -212,17 +219,17 @@ class InferenceModel:
         flattened (``flatten``); vectors are L2-normalised unless ``normalize=False``.
         """
         import numpy as np
-        import torch
 
         if pooling not in POOLINGS:
             raise UsageError(f"pooling must be avg or flatten. Received: pooling={pooling!r}")
-        features = self.features(list(arrays), layer).float()
-        if features.dim() == 4 and pooling == "avg":  # (N, C, H, W) -> (N, C)
-            features = features.mean(dim=(2, 3))
+        features = as_numpy(self.features(list(arrays), layer))
+        if features.ndim == 4 and pooling == "avg":  # (N, C, H, W) -> (N, C)
+            features = features.mean(axis=(2, 3), dtype=np.float32)
         features = features.reshape(len(features), -1)  # (N, D)
-        if normalize:
-            features = torch.nn.functional.normalize(features, dim=1)
-        return features.cpu().numpy().astype(np.float32)
+        if normalize:  # as torch.nn.functional.normalize: x / max(|x|, 1e-12)
+            norms = np.linalg.norm(features, axis=1, keepdims=True)
+            features = features / np.maximum(norms, 1e-12)
+        return features.astype(np.float32)
 
     def embed(
         self,
@@ -259,6 +266,10 @@ class InferenceModel:
         return self.net
 
 
+def _good(pending):
+    return [entry for entry in pending if entry[2] is None]
+
+
 class _progress:
     """A tqdm bar on stderr counting images with their rate, or nothing."""
 
@@ -282,6 +293,15 @@ class _progress:
         if self.bar is not None:
             self.bar.close()
         return False
+
+
+def as_numpy(output):
+    """A runtime's output (numpy array or torch tensor, any device) as float32 numpy."""
+    import numpy as np
+
+    if hasattr(output, "detach"):
+        output = output.detach().float().cpu().numpy()
+    return np.asarray(output, dtype=np.float32)
 
 
 def describe_error(error: BaseException) -> str:

@@ -142,12 +142,22 @@ class ClassifyTask(Task):
         return torch.softmax(output.float(), dim=1)
 
     def decode(self, output, top_k: int = 5, infos: list | None = None) -> list[dict[str, Any]]:
-        """[{"label", "probability", "top": [{label, index, probability}]}] per example."""
-        probabilities = self.probabilities(output.detach()).cpu()
+        """[{"label", "probability", "top": [{label, index, probability}]}] per example.
+
+        In numpy, not torch: a 64x10 softmax in torch wakes its thread pool,
+        which then spins against the forward pass of the next batch running
+        beside it (see convkit.inference.stream) and was 5x slower than this.
+        """
+        import numpy as np
+
+        probabilities = self.numpy_probabilities(output)  # (N, K)
         k = min(top_k, self.num_classes)
-        values, indices = probabilities.topk(k, dim=1)
+        order = np.argsort(-probabilities, axis=1, kind="stable")[
+            :, :k
+        ]  # best first, ties by index
+        values = np.take_along_axis(probabilities, order, axis=1)
         results = []
-        for row_values, row_indices in zip(values.tolist(), indices.tolist(), strict=True):
+        for row_values, row_indices in zip(values.tolist(), order.tolist(), strict=True):
             top = [
                 {"label": self.labels[i], "index": i, "probability": round(p, 6)}
                 for p, i in zip(row_values, row_indices, strict=True)
@@ -156,6 +166,20 @@ class ClassifyTask(Task):
                 {"label": top[0]["label"], "probability": top[0]["probability"], "top": top}
             )
         return results
+
+    def numpy_probabilities(self, output):
+        """Like ``probabilities``, for a torch tensor or array, as float32 numpy (N, K)."""
+        import numpy as np
+
+        if hasattr(output, "detach"):
+            output = output.detach().float().cpu().numpy()
+        scores = np.asarray(output, dtype=np.float32)
+        if self.activation == "sigmoid":
+            return 1.0 / (1.0 + np.exp(-scores))
+        if self.activation in ("identity", "linear", "none"):
+            return scores
+        exp = np.exp(scores - scores.max(axis=1, keepdims=True))
+        return exp / exp.sum(axis=1, keepdims=True)
 
     spark_type: ClassVar[str] = (
         "struct<label:string, probability:double, "

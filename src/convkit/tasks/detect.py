@@ -178,8 +178,10 @@ class DetectTask(Task):
         in network-input pixels. ``label``/``probability``/``top`` name the most
         confident objects, so a classifier's view of the answer is sensible too.
         """
+        import torch
+
         self.check_options(conf_threshold, iou_threshold)
-        found = self.detect(output, conf_threshold, iou_threshold)
+        found = self.detect(torch.as_tensor(output), conf_threshold, iou_threshold)  # numpy from ORT
         infos = infos if infos is not None else [None] * len(found)
         results = []
         for (boxes, scores, labels), info in zip(found, infos, strict=True):

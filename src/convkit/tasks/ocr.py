@@ -159,7 +159,7 @@ class OcrTask(Task):
 
         self.check_options(beam)
         beam = self.beam if beam is None else int(beam)
-        logits = output.detach().float().cpu()  # (N, T, K)
+        logits = torch.as_tensor(output).detach().float().cpu()  # (N, T, K); numpy from ORT
         if infos is None:
             return decode_lines(logits, self.alphabet, beam=beam)
         widths = torch.tensor([info["width"] for info in infos])
