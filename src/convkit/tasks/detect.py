@@ -181,7 +181,9 @@ class DetectTask(Task):
         import torch
 
         self.check_options(conf_threshold, iou_threshold)
-        found = self.detect(torch.as_tensor(output), conf_threshold, iou_threshold)  # numpy from ORT
+        found = self.detect(
+            torch.as_tensor(output), conf_threshold, iou_threshold
+        )  # numpy from ORT
         infos = infos if infos is not None else [None] * len(found)
         results = []
         for (boxes, scores, labels), info in zip(found, infos, strict=True):
