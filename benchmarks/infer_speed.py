@@ -11,9 +11,12 @@ Part 2 (end to end): `convkit predict MODEL folder/ --json` on N MNIST PNGs in
 a subprocess, for both runtimes, against the loop a user could write by hand
 (``cv2.imread`` + normalise + ONNX Runtime at batch 64) in this process.
 Start-up is measured as the same command on one image; images/s after
-start-up = (N - 1) / (wall(N) - wall(1)).
+start-up = (N - 1) / (wall(N) - wall(1)). With ``--baseline-src`` the same is
+measured for an older checkout's `convkit predict` (its own model file, in
+its own format), so "today's" speed is taken in the same run:
 
-    python benchmarks/infer_speed.py                 # all of it (a few minutes on 2 cores)
+    git worktree add /tmp/base 482dcb0               # convkit before the inference engine
+    python benchmarks/infer_speed.py --baseline-src /tmp/base/src
     python benchmarks/infer_speed.py --images 2000 --repeats 5 --skip-resnet
 """
 
@@ -116,12 +119,39 @@ def write_mnist_pngs(folder: Path, count: int) -> list[Path]:
     return paths
 
 
-def predict_wall(model: Path, target: Path, runtime: str) -> float:
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+def predict_wall(model: Path, target: Path, runtime: str | None, src: Path = REPO / "src") -> float:
+    env = {**os.environ, "PYTHONPATH": str(src)}
     command = [sys.executable, "-m", "convkit", "predict", str(model), str(target), "--json"]
+    if runtime is not None:
+        command += ["--runtime", runtime]
     started = time.perf_counter()
-    subprocess.run([*command, "--runtime", runtime], check=True, env=env, stdout=subprocess.DEVNULL)
+    subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
     return time.perf_counter() - started
+
+
+def baseline_model(src: Path, out: Path) -> Path:
+    """LeNet saved by the older checkout at ``src`` (its model-file format)."""
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); from pathlib import Path; "
+        "from infer_speed import save_random_model; "
+        "save_random_model(Path(sys.argv[2]), Path(sys.argv[3]))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    lenet = REPO / "examples" / "lenet.yaml"
+    command = [sys.executable, "-c", code, str(REPO / "benchmarks"), str(lenet), str(out)]
+    subprocess.run(command, check=True, env=env)
+    return out
+
+
+def end_to_end(model: Path, folder: Path, first: Path, count: int, runtime, src) -> dict:
+    predict_wall(model, first, runtime, src)  # the ONNX cache is made here, not timed
+    one = min(predict_wall(model, first, runtime, src) for _ in range(3))
+    many = min(predict_wall(model, folder, runtime, src) for _ in range(2))
+    return {
+        "startup_s": round(one, 3),
+        "wall_s": round(many, 3),
+        "img_per_s_after_startup": round((count - 1) / max(many - one, 1e-9), 1),
+    }
 
 
 def hand_written_loop(model: Path, paths: list[Path], batch: int = 64) -> float:
@@ -159,6 +189,9 @@ def main() -> int:
     parser.add_argument("--images", type=int, default=10000, help="MNIST PNGs for part 2")
     parser.add_argument("--skip-resnet", action="store_true", help="LeNet only in part 1")
     parser.add_argument("--skip-predict", action="store_true", help="part 1 only")
+    parser.add_argument(
+        "--baseline-src", type=Path, help="an older checkout's src/ to time as today's predict"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="infer_speed_") as tmp:
@@ -181,28 +214,26 @@ def main() -> int:
             return 0
 
         paths = write_mnist_pngs(root / "pngs", args.images)
-        end_to_end = {"images": len(paths)}
+        folder, count = root / "pngs", len(paths)
+        result: dict = {"images": count}
         for runtime in ("torch", "onnx"):
-            predict_wall(lenet, paths[0], runtime)  # the ONNX cache is made here, not timed
-            one = min(predict_wall(lenet, paths[0], runtime) for _ in range(2))
-            many = predict_wall(lenet, root / "pngs", runtime)
-            end_to_end[runtime] = {
-                "startup_s": round(one, 3),
-                "wall_s": round(many, 3),
-                "img_per_s_after_startup": round((len(paths) - 1) / max(many - one, 1e-9), 1),
-            }
-        end_to_end["hand_written_cv2_ort_img_per_s"] = round(hand_written_loop(lenet, paths), 1)
-        end_to_end["onnx_vs_hand_written"] = round(
-            end_to_end["hand_written_cv2_ort_img_per_s"]
-            / end_to_end["onnx"]["img_per_s_after_startup"],
-            3,
-        )
-        end_to_end["onnx_vs_torch"] = round(
-            end_to_end["onnx"]["img_per_s_after_startup"]
-            / end_to_end["torch"]["img_per_s_after_startup"],
-            3,
-        )
-        print(json.dumps({"predict": end_to_end}, indent=2))
+            result[runtime] = end_to_end(lenet, folder, paths[0], count, runtime, REPO / "src")
+        if args.baseline_src:
+            old = baseline_model(args.baseline_src, root / "lenet_baseline.convkit")
+            result["baseline"] = end_to_end(old, folder, paths[0], count, None, args.baseline_src)
+        hand = max(hand_written_loop(lenet, paths) for _ in range(2))
+        result["hand_written_cv2_ort_img_per_s"] = round(hand, 1)
+        rate = result["onnx"]["img_per_s_after_startup"]
+        result["onnx_vs_hand_written"] = round(hand / rate, 3)  # target <= 1.5
+        result["onnx_vs_torch"] = round(rate / result["torch"]["img_per_s_after_startup"], 3)
+        if args.baseline_src:
+            base = result["baseline"]
+            result["onnx_vs_baseline"] = round(rate / base["img_per_s_after_startup"], 3)
+            result["startup_vs_baseline"] = round(
+                result["onnx"]["startup_s"] / base["startup_s"], 3
+            )
+        end_to_end_result = result
+        print(json.dumps({"predict": end_to_end_result}, indent=2))
     return 0
 
 

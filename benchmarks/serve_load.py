@@ -12,7 +12,8 @@ stopped by its PID after each measurement.
     python benchmarks/serve_load.py --baseline-src /path/to/older/convkit/src   # today vs then
 
 ``--baseline-src`` adds a run of another convkit source tree (no --runtime
-flag: what it does by default), so the ratio comes from one run.
+flag: what it does by default; without httptools and uvloop, which its
+set-up did not install), so the ratio comes from one run.
 """
 
 from __future__ import annotations
@@ -51,11 +52,22 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+# The baseline tree's set-up installed neither httptools nor uvloop; uvicorn uses
+# them whenever they import, so the baseline server is started with them hidden.
+WITHOUT_HTTPTOOLS_AND_UVLOOP = (
+    "import sys; sys.modules['uvloop'] = None; sys.modules['httptools'] = None; "
+    "from convkit.cli import main; sys.exit(main(sys.argv[1:]))"
+)
+
+
 def start_server(model: Path, runtime: str, src: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(src)}
-    command = [sys.executable, "-m", "convkit", "serve", str(model), "--host", "127.0.0.1"]
-    command += ["--port", str(port)] + ([] if runtime == "baseline" else ["--runtime", runtime])
+    if runtime == "baseline":  # as it was installed then: without uvicorn's C parser and loop
+        command = [sys.executable, "-c", WITHOUT_HTTPTOOLS_AND_UVLOOP, "serve", str(model)]
+    else:
+        command = [sys.executable, "-m", "convkit", "serve", str(model), "--runtime", runtime]
+    command += ["--host", "127.0.0.1", "--port", str(port)]
     process = subprocess.Popen(
         command,
         env=env,

@@ -226,6 +226,18 @@ def test_the_memory_pool_holds_what_images_cost_and_waits_for_room():
     assert pool.reserve(1)
 
 
+def test_the_event_loop_asks_the_pool_without_waiting():
+    import time
+
+    from convkit.serve.budget import MemoryPool
+
+    pool = MemoryPool(capacity=4 * 1024 * 1024, queue_seconds=5.0)
+    assert pool.reserve(4 * 1024 * 1024, wait=False)  # room now: taken at once
+    started = time.monotonic()
+    assert not pool.reserve(1, wait=False)  # full: no 5 s wait on the event loop
+    assert time.monotonic() - started < 0.5 and pool.refused == 0  # only a real wait refuses
+
+
 def test_many_small_concurrent_uploads_are_all_served(tmp_path):
     """32 clients with digit-sized images: no 503 (the pool, not a count of 2, bounds them)."""
     import cv2

@@ -16,6 +16,10 @@ import time
 from convkit.errors import UsageError
 
 
+# One encoder for every line: json.dumps with options builds a new one per call.
+_JSON = json.JSONEncoder(ensure_ascii=False)
+
+
 def add_engine_arguments(parser, batch_size: int) -> None:
     parser.add_argument(
         "--batch-size", type=int, default=batch_size, help="inputs per forward pass"
@@ -73,7 +77,7 @@ def print_stream(model, stream, as_json: bool, top_k: int = 1, on_result=None) -
             if on_result is not None:
                 on_result(path, prediction)
             if as_json:
-                out.write(json.dumps({"path": str(path), **prediction}, ensure_ascii=False))
+                out.write(_JSON.encode({"path": str(path), **prediction}))
             else:
                 out.write("\n".join(model.task.text_lines(str(path), prediction, top_k)))
     finally:

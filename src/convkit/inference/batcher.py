@@ -29,9 +29,17 @@ class MicroBatcher:
     def predict(self, item, top_k: int = 5) -> dict:
         """The prediction for one input (path, bytes or array), batched with its neighbours."""
         prepared = self.engine.prepare_with_info(item)  # in the caller's thread
+        return self.submit(prepared, top_k).result()
+
+    def submit(self, prepared, top_k: int = 5) -> Future:
+        """Queue one prepared ``(array, info)``; the Future gets its prediction.
+
+        For an asyncio caller (the server): ``await asyncio.wrap_future(...)``
+        waits without holding a thread.
+        """
         future: Future = Future()
         self._queue.put((prepared, top_k, future))
-        return future.result()
+        return future
 
     def close(self) -> None:
         self._queue.put(_STOP)

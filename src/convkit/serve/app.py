@@ -10,13 +10,19 @@ between calls (no_grad forwards; Grad-CAM builds its own small graph).
 # run time, and UploadFile is imported inside create_app.
 
 import base64
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
 from convkit.errors import ConvkitError, DataError, ModelFileError, UsageError
-from convkit.serve.budget import InflightGate, MemoryPool, add_admission_control, unique_names
-from convkit.serve.uploads import UploadError, UploadLimits, check_upload, read_limited
+from convkit.serve.budget import AdmissionControl, InflightGate, MemoryPool, unique_names
+from convkit.serve.uploads import (
+    UploadError,
+    UploadLimits,
+    check_read,
+    check_upload,
+    read_limited,
+)
 from convkit.viz.model_view import ModelView, shape_text
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -87,17 +93,13 @@ def create_app(
         )
         return JSONResponse({"detail": str(error)}, status_code=status, headers=headers)
 
-    @app.middleware("http")
-    async def refuse_oversized_bodies(request: Request, call_next):
-        # Refuse from the declared length, before the multipart parser spools the body.
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > limits.max_bytes + MULTIPART_OVERHEAD:
-            message = f"upload is larger than the server's limit of {limits.max_bytes // 2**20} MiB"
-            return JSONResponse({"detail": message}, status_code=413)
-        return await call_next(request)
-
     app.state.gate = InflightGate(limits.max_requests, limits.queue_seconds)
-    add_admission_control(app, app.state.gate)
+    app.add_middleware(
+        AdmissionControl,
+        gate=app.state.gate,
+        max_body=limits.max_bytes + MULTIPART_OVERHEAD,
+        max_body_text=f"upload is larger than the server's limit of {limits.max_bytes // 2**20} MiB",
+    )
     app.state.memory = MemoryPool(
         limits.max_inflight * limits.max_decoded_bytes, limits.queue_seconds
     )
@@ -140,12 +142,34 @@ def create_app(
             "max_upload_bytes": limits.max_bytes,
         }
 
-    @app.post("/predict", summary="Top-k labels (classify), boxes (detect) or text (ocr)")
-    def predict(file: UploadFile = File(...), k: int = Form(5)) -> dict:
-        from convkit.serve.predictions import predict as predict_upload
+    @asynccontextmanager
+    async def upload_in_budget_async(upload: UploadFile):
+        """``upload_in_budget`` on the event loop: the read and the checks cost no thread."""
+        from starlette.concurrency import run_in_threadpool
 
-        with upload_in_budget(file) as data:
-            return predict_upload(view, data, k)
+        data = await upload.read(limits.max_bytes + 1)
+        check_read(data, limits)
+        cost = check_upload(data, view.input_kind, limits)
+        memory = app.state.memory
+        if not (memory.reserve(cost, wait=False) or await run_in_threadpool(memory.reserve, cost)):
+            raise ServerBusy()
+        try:
+            yield data, cost
+        finally:
+            memory.release(cost)
+
+    @app.post(
+        "/predict",
+        summary="Top-k labels (classify), boxes (detect) or text (ocr)",
+        response_class=JSONResponse,
+    )
+    async def predict(file: UploadFile = File(...), k: int = Form(5)) -> JSONResponse:
+        # async, and a JSONResponse rather than a dict for FastAPI to validate: at
+        # hundreds of small requests a second those hops were most of the cost.
+        from convkit.serve.predictions import predict_async
+
+        async with upload_in_budget_async(file) as (data, cost):
+            return JSONResponse(await predict_async(view, data, k, cost))
 
     @app.post("/featuremaps", summary="Activation-map grids per conv/pool layer, as base64 PNGs")
     def featuremaps(file: UploadFile = File(...), layers: str = Form("")) -> dict:

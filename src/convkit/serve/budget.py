@@ -92,12 +92,17 @@ class MemoryPool:
         self.refused = 0
         self._room = threading.Condition()
 
-    def reserve(self, cost: int) -> bool:
-        """Hold ``cost`` bytes (capped at the capacity); False when no room came in time."""
+    def reserve(self, cost: int, wait: bool = True) -> bool:
+        """Hold ``cost`` bytes (capped at the capacity); False when no room came in time.
+
+        ``wait=False``: only if there is room now (the event loop must not block).
+        """
         cost = min(max(cost, MIN_CHARGE), self.capacity)
-        deadline = time.monotonic() + self.queue_seconds
+        deadline = time.monotonic() + (self.queue_seconds if wait else 0.0)
         with self._room:
             while self.held + cost > self.capacity:
+                if not wait:
+                    return False
                 left = deadline - time.monotonic()
                 if left <= 0 or not self._room.wait(left):
                     if self.held + cost > self.capacity:
@@ -113,24 +118,42 @@ class MemoryPool:
             self._room.notify_all()
 
 
-def add_admission_control(app, gate: InflightGate) -> None:
-    """Run heavy endpoints through ``gate``; answer 503 + Retry-After when it stays full."""
-    from fastapi import Request
-    from fastapi.responses import JSONResponse
+class AdmissionControl:
+    """Pure ASGI middleware: a body over ``max_body`` is a 413 from its declared length
+    (before the multipart parser spools it), and heavy endpoints pass ``gate`` or get
+    503 + Retry-After. Written against ASGI, not as ``@app.middleware("http")``:
+    each of those wraps every request in a task group and memory streams, which
+    cost more than a small /predict itself.
+    """
 
-    retry_after = str(max(1, round(gate.queue_seconds)))
+    def __init__(self, app, gate: InflightGate, max_body: int, max_body_text: str):
+        self.app = app
+        self.gate = gate
+        self.max_body = max_body
+        self.max_body_text = max_body_text
+        self.retry_after = str(max(1, round(gate.queue_seconds))).encode()
 
-    @app.middleware("http")
-    async def admit(request: Request, call_next):
-        if request.url.path not in HEAVY_PATHS:
-            return await call_next(request)
-        if not await gate.enter():
-            return JSONResponse(
-                {"detail": "server busy: too many requests in flight; retry shortly"},
-                status_code=503,
-                headers={"Retry-After": retry_after},
-            )
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope["headers"]).get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.max_body:
+            return await _json(send, 413, {"detail": self.max_body_text})
+        if scope["path"] not in HEAVY_PATHS:
+            return await self.app(scope, receive, send)
+        if not await self.gate.enter():
+            body = {"detail": "server busy: too many requests in flight; retry shortly"}
+            return await _json(send, 503, body, [(b"retry-after", self.retry_after)])
         try:
-            return await call_next(request)
+            return await self.app(scope, receive, send)
         finally:
-            gate.leave()
+            self.gate.leave()
+
+
+async def _json(send, status: int, body: dict, headers: list | None = None) -> None:
+    import json
+
+    data = json.dumps(body).encode()
+    head = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": head + (headers or [])})
+    await send({"type": "http.response.body", "body": data})

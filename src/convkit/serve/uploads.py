@@ -44,6 +44,12 @@ class UploadError(DataError):
 def read_limited(stream, limits: UploadLimits) -> bytes:
     """Read at most max_bytes from a file-like upload; more is a 413."""
     data = stream.read(limits.max_bytes + 1)
+    check_read(data, limits)
+    return data
+
+
+def check_read(data: bytes, limits: UploadLimits) -> None:
+    """What ``read_limited`` refuses, for bytes read some other way (413 or 400)."""
     if len(data) > limits.max_bytes:
         raise UploadError(
             f"upload is larger than the server's limit of {limits.max_bytes // MIB} MiB",
@@ -51,7 +57,6 @@ def read_limited(stream, limits: UploadLimits) -> bytes:
         )
     if not data:
         raise UploadError("upload is empty (0 bytes): choose an image file", status=400)
-    return data
 
 
 def check_image_bytes(data: bytes, limits: UploadLimits) -> int:
