@@ -60,7 +60,7 @@ class OnnxRuntime:
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         # As many threads as torch would use: under Spark that is the task's cores.
-        options.intra_op_num_threads = int(os.environ.get("ORTT", 0)) or intra_op_threads()
+        options.intra_op_num_threads = intra_op_threads()
         # Idle ORT threads must not spin: the caller's thread prepares the next
         # batch beside this forward pass (inference/stream.py), and a spinning
         # thread took its core (LeNet on MNIST PNGs: 11,800 img/s without, 5,600-9,300 with).
