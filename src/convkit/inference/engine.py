@@ -183,11 +183,12 @@ class InferenceModel:
     ) -> Iterator[tuple[Any, dict | None, str | None]]:
         """Yield ``(item, prediction or None, error or None)`` in input order.
 
-        Two things overlap: the forward pass of one batch runs in a thread
-        while the next batch is read, decoded and prepared (both runtimes and
-        OpenCV release the GIL), and on machines with more than two cores the
-        preparing itself is spread over ``workers`` threads. An unreadable file
-        yields its error and the stream goes on.
+        Two things overlap (inference/stream.py): the forward pass of one
+        batch runs in a thread while the next batch is read, decoded and
+        prepared (ONNX Runtime, or torch on a GPU; eager torch on a CPU runs
+        in turn), and on machines with more than two cores the preparing
+        itself is spread over ``workers`` threads. An unreadable file yields
+        its error and the stream goes on.
         """
         from convkit.inference.stream import batches_of, forward_ahead, prepared_stream
 
