@@ -146,6 +146,11 @@ def test_detector_trains_from_a_pack_with_the_cli(detect_pack, kangaroos, tmp_pa
     model = api.load(run / "model.convkit")
     [prediction] = model.predict([str(sorted((kangaroos / "images").glob("*.jpg"))[0])])
     assert {"boxes", "width", "height"} <= set(prediction) and prediction["width"] == 450
+    capsys.readouterr()
+    assert (
+        main(["evaluate", str(run / "model.convkit"), "--data", str(detect_pack), "--quiet"]) == 0
+    )
+    assert json.loads(capsys.readouterr().out)["images"] == KANGAROOS
 
 
 def test_reader_trains_from_a_pack_with_the_api(ocr_pack, lines, tmp_path):
@@ -161,6 +166,8 @@ def test_reader_trains_from_a_pack_with_the_api(ocr_pack, lines, tmp_path):
     model = api.load(report.model_path)
     readings = model.predict([str(p) for p in sorted(lines.glob("*.png"))[1:4]])
     assert all(set(r["text"]) <= set("0123456789") for r in readings)
+    evaluation = api.evaluate(model, str(ocr_pack), progress=False)
+    assert evaluation["lines"] == LINES and len(evaluation["skipped"]) == 1
 
 
 def bad_row(location) -> int:

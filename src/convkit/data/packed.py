@@ -57,8 +57,8 @@ class PackedDataset:
         if self.layout.kind != self.kind:
             raise DataError(
                 f"{self.location}: a packed {self.layout.kind} dataset, but this network is for "
-                f"{self.kind}: pack the data with `--kind {self.kind}`, or train a "
-                f"{self.layout.kind} network on it"
+                f"{self.kind}: pack the data with `--kind {self.kind}`, or train a network for "
+                f"{self.layout.kind} on it"
             )
         self.channels = channels
         self.strict = False
