@@ -127,6 +127,8 @@ def opened(kind, location):
 
 # -- training from a pack, one process -----------------------------------------------
 def test_detector_trains_from_a_pack_with_the_cli(detect_pack, kangaroos, tmp_path, capsys):
+    import yaml
+
     from convkit import api
     from convkit.cli import main
 
@@ -140,6 +142,8 @@ def test_detector_trains_from_a_pack_with_the_cli(detect_pack, kangaroos, tmp_pa
     err = capsys.readouterr().err
     assert "anchors (k-means" in err and "Found 24 images (packed" in err
     history = json.loads((run / "metrics.json").read_text())
+    examples = yaml.safe_load((run / "config.yaml").read_text())["examples"]
+    assert examples["train"] + examples["val"] == KANGAROOS  # the folder's scan keeps 24 too
     assert np.isfinite(history[-1]["train_loss"]) and np.isfinite(history[-1]["val_loss"])
     skipped = [json.loads(line) for line in (run / "skipped.txt").read_text().splitlines()]
     assert [row["path"] for row in skipped] == [f"{detect_pack} row {bad_row(detect_pack)}"]
@@ -377,7 +381,7 @@ def test_data_never_imports_detect_or_ocr():
 
 # -- Spark -------------------------------------------------------------------------------------
 @pytest.mark.slow
-def test_a_packed_detection_run_on_two_spark_processes(detect_pack, tmp_path):
+def test_a_packed_detection_run_on_two_spark_processes(detect_pack, tmp_path, capfd):
     pytest.importorskip("pyspark")
     from convkit.spark import fit_distributed
     from convkit.train import TrainConfig
@@ -386,8 +390,12 @@ def test_a_packed_detection_run_on_two_spark_processes(detect_pack, tmp_path):
     spec.write_text(TINY_DETECTOR)
     report = fit_distributed(
         str(spec), str(detect_pack), TrainConfig(epochs=1, batch_size=4, seed=0),
-        tmp_path / "run", master="local[2]", workers=2, progress=False, val_fraction=0.25,
+        tmp_path / "run", master="local[2]", workers=2, progress=True, val_fraction=0.25,
     )  # fmt: skip
+    # The scan ran once, as a Spark job on the driver; the ranks used its result.
+    assert f"scanned {KANGAROOS + 1} rows of {detect_pack} in 7 row groups on Spark" in (
+        capfd.readouterr().err
+    )
     assert report.model_path.is_file()
     assert np.isfinite(report.history[-1]["train_loss"])
     assert [path for path, _ in report.skipped] == [f"{detect_pack} row {bad_row(detect_pack)}"]
