@@ -360,6 +360,21 @@ def test_a_pack_of_another_kind_or_box_labels_outside_the_classes_are_refused(
     with pytest.raises(DataError, match="box labels wallaby are not among the classes"):
         task.open_data(str(broken), "train", {})
 
+    def text_corners(table):
+        kind = pa.list_(pa.struct([("label", pa.string()), ("x1", pa.string()),
+                                   ("y1", pa.float32()), ("x2", pa.float32()),
+                                   ("y2", pa.float32())]))  # fmt: skip
+        boxes = [[{**b, "x1": str(b["x1"])} for b in row] for row in table["boxes"].to_pylist()]
+        index = table.schema.get_field_index("boxes")
+        return table.set_column(index, "boxes", pa.array(boxes, type=kind))
+
+    shutil.rmtree(broken)
+    broken = rewrite_first_part(detect_pack, tmp_path, text_corners)
+    with pytest.raises(
+        DataError, match="wrong schema for a packed detect dataset: box x1 is string"
+    ):
+        task.open_data(str(broken), "train", {})
+
 
 def test_data_never_imports_detect_or_ocr():
     """data/ sits below detect/ and ocr/ (docs/ARCHITECTURE.md): they plug packs in from above."""

@@ -94,7 +94,12 @@ class PackedDataset:
             tables.append(table)
         if not tables:
             return pa.table({})
-        return pa.concat_tables(tables).combine_chunks()
+        try:
+            return pa.concat_tables(tables).combine_chunks()
+        except pa.ArrowInvalid as error:  # the parts' column types differ
+            raise DataError(
+                f"{self.location}: the parts disagree on column types ({error})"
+            ) from None
 
     # -- rows ------------------------------------------------------------------
     def group_of_row(self, row: int) -> tuple[int, int, int]:

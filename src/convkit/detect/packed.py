@@ -59,13 +59,15 @@ class PackedDetectionDataset(PackedDataset):
         """(boxes, labels, image (width, height)) of item ``index``, without decoding it."""
         row = int(self.rows[index])
         boxes, labels = self.row_boxes(row)
-        if labels.size and (self.sizes is None or not self.sizes[row].all()):
+        if self.sizes is None:
             raise DataError(
-                f"{self.location}: row {row} has no image size (packed by an older convkit): "
+                f"{self.location}: the pack holds no image sizes (packed by an older convkit): "
                 "pack the data again, or list anchors in the spec's yolo_output"
             )
-        size = (0, 0) if self.sizes is None else tuple(int(v) for v in self.sizes[row])
-        return boxes, labels, size
+        width, height = (int(v) for v in self.sizes[row])
+        if not (width and height):  # its header gave no size: the decode scan reports the row
+            return boxes[:0], labels[:0], (0, 0)
+        return boxes, labels, (width, height)
 
     @property
     def targets(self) -> np.ndarray:
@@ -140,13 +142,24 @@ def flatten_boxes(column, classes: list[str], location: str):
     offsets = lists.offsets.to_numpy().astype(np.int64)
     offsets -= offsets[0]
     values = lists.flatten()
-    fields = {values.type.field(k).name for k in range(values.type.num_fields)}
+    fields = {values.type.field(k).name: values.type.field(k).type
+              for k in range(values.type.num_fields)}  # fmt: skip
     missing = [name for name in ("label", *COORDINATES) if name not in fields]
     if missing:
         raise DataError(
             f"{location}: wrong schema for a packed detect dataset: the boxes have no "
             f"{', '.join(missing)} (fields: {', '.join(sorted(fields))})"
         )
+    wrong = [
+        f"{name} is {fields[name]}"
+        for name in COORDINATES
+        if not (pa.types.is_floating(fields[name]) or pa.types.is_integer(fields[name]))
+    ]
+    if not (pa.types.is_string(fields["label"]) or pa.types.is_large_string(fields["label"])):
+        wrong.insert(0, f"label is {fields['label']}")
+    if wrong:
+        raise DataError(f"{location}: wrong schema for a packed detect dataset: box "
+                        f"{', '.join(wrong)}")  # fmt: skip
     names = values.field("label")
     found = pc.index_in(names, value_set=pa.array(classes))
     if found.null_count:
