@@ -298,6 +298,26 @@ def test_a_corrupt_row_is_skipped_with_a_report(kind, detect_pack, ocr_pack):
     assert [name for name, _ in batches.skipped] == [f"{location} row {row}"]
 
 
+def test_a_packed_reader_checks_its_lines_against_the_alphabet_without_decoding(ocr_pack):
+    from convkit.data.packed import forget_scan, remember_scan
+    from convkit.spec import NetSpec
+    from convkit.tasks import task_for_spec
+
+    layers = [*TINY_READER["layers"][:-1], {"ctc_output": {"alphabet": "01234"}}]
+    spec = NetSpec.from_dict({**TINY_READER, "layers": layers})
+    task = task_for_spec(spec, {})
+    remember_scan(str(ocr_pack), [(bad_row(ocr_pack), "truncated PNG")])
+    try:
+        dataset = task.open_data(str(ocr_pack), "train", {})
+        report = dataset.scan(progress=False)
+    finally:
+        forget_scan(str(ocr_pack))
+    outside = [i for i, text in enumerate(dataset.texts) if set(text) - set("01234")]
+    assert outside and report.bad_indices == outside
+    assert "characters outside the alphabet" in report.message
+    assert report.message.startswith("1 undecodable rows left out")
+
+
 def rewrite_first_part(pack, tmp_path, change):
     import pyarrow.parquet as pq
 

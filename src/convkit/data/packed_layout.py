@@ -211,8 +211,13 @@ def check_schema(schema, location: str, kind: str) -> None:
         needed[TEXT_COLUMN] = (pa.types.is_string, pa.types.is_large_string)
     if kind == "detect":
         needed[BOXES_COLUMN] = (pa.types.is_list, pa.types.is_large_list)
-    for name, checks in needed.items():
+    optional = {}  # checked when present: packs written before they existed lack them
+    if kind in ("detect", "ocr"):
+        optional = {name: (pa.types.is_integer,) for name in (WIDTH_COLUMN, HEIGHT_COLUMN)}
+    for name, checks in {**needed, **optional}.items():
         index = schema.get_field_index(name)
+        if index < 0 and name in optional:
+            continue
         if index < 0:
             raise DataError(
                 f"{location}: wrong schema for a packed {kind} dataset: no {name!r} column "
