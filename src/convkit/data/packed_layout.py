@@ -7,7 +7,7 @@ opens: ``s3://``, ``gs://``, ``hdfs://``, ``abfs://``, ``memory://``…):
                                of each row group (so nobody lists or opens
                                every file's footer to plan an epoch)
     OUT/part-00000.parquet     path | content (encoded bytes) | label
-    OUT/part-00001.parquet       [| boxes (detection) | text (OCR)]
+    OUT/part-00001.parquet       [| boxes (detection) | text (OCR) | width | height]
 
 Row groups are the unit of streaming: a training rank reads only the row
 groups of its shard, a window of them at a time (see ``packed_stream``).
@@ -27,6 +27,9 @@ LABELS_NAME = "_convkit_labels.npy"  # int32 class index of every row, in row or
 FORMAT_VERSION = 1
 PATH_COLUMN, CONTENT_COLUMN, LABEL_COLUMN = "path", "content", "label"
 BOXES_COLUMN, TEXT_COLUMN = "boxes", "text"
+# The image's size in pixels (detection and OCR packs): the anchors' k-means and
+# the OCR line-width check need it before any image is decoded.
+WIDTH_COLUMN, HEIGHT_COLUMN = "width", "height"
 KINDS = ("classify", "detect", "ocr")
 
 
@@ -208,8 +211,13 @@ def check_schema(schema, location: str, kind: str) -> None:
         needed[TEXT_COLUMN] = (pa.types.is_string, pa.types.is_large_string)
     if kind == "detect":
         needed[BOXES_COLUMN] = (pa.types.is_list, pa.types.is_large_list)
-    for name, checks in needed.items():
+    optional = {}  # checked when present: packs written before they existed lack them
+    if kind in ("detect", "ocr"):
+        optional = {name: (pa.types.is_integer,) for name in (WIDTH_COLUMN, HEIGHT_COLUMN)}
+    for name, checks in {**needed, **optional}.items():
         index = schema.get_field_index(name)
+        if index < 0 and name in optional:
+            continue
         if index < 0:
             raise DataError(
                 f"{location}: wrong schema for a packed {kind} dataset: no {name!r} column "

@@ -15,6 +15,12 @@ every rank computes the same plan without reading anything:
 
 Batch k is therefore always the same rows, and ``epoch(e, start=k)`` resumes
 by reading from the window that holds batch k's first row.
+
+What a batch's rows become is the one part that depends on the task:
+``assemble(epoch, positions, images)`` here makes classification batches;
+``convkit.detect.packed`` and ``convkit.ocr.packed`` subclass this class and
+assemble boxes or texts instead. Planning, reading, resuming and skipping
+undecodable rows are the same for every kind.
 """
 
 from __future__ import annotations
@@ -162,7 +168,9 @@ class StreamingBatches(BatchSource):
                     if emitted >= limit:
                         break
                     index = where.get(int(position))
-                    pending.append((int(position), None if index is None else values[index].as_py()))
+                    pending.append(
+                        (int(position), None if index is None else values[index].as_py())
+                    )
                     emitted += 1
                     if len(pending) == self.batch_size:
                         batch = self._batch(epoch, pending)
@@ -176,32 +184,41 @@ class StreamingBatches(BatchSource):
                 yield batch
 
     def _batch(self, epoch: int, rows: list[tuple[int, bytes | None]]):
-        import torch
-
+        """Decode a batch's rows (skipping and listing those that fail), then ``assemble`` it."""
         from convkit.data.decode import read_image
 
-        pre = self.preprocessing
         images, kept, skipped = [], [], []
         for position, data in rows:
             try:
                 if data is None:
                     raise DataError("no image bytes")
-                image = read_image(data, pre.channels)
+                image = read_image(data, self.preprocessing.channels)
             except DataError as error:  # a row the scan did not see: skip it, as files are
                 row = int(self._rows[position])
                 skipped.append((f"{self.dataset.location} row {row}", str(error)))
                 continue
-            images.append(pre.fit(image))
+            images.append(image)
             kept.append(position)
         if skipped:
             self._record_skipped(skipped)
         if not kept:
             return None
-        x8 = np.stack(images)  # (N, H, W, C) uint8
-        kept = np.asarray(kept, dtype=np.int64)
-        y = torch.from_numpy(self.targets[kept])
+        return self.assemble(epoch, np.asarray(kept, dtype=np.int64), images)
+
+    def assemble(self, epoch: int, positions: np.ndarray, images: list[np.ndarray]):
+        """(inputs, targets) of one batch from its decoded images (H, W, C) uint8.
+
+        ``positions`` index ``self.indices`` (dataset item ``self.indices[p]``).
+        This is classification's (x (N, C, H, W), class indices (N,)); the
+        detection and OCR streams override it with their own targets.
+        """
+        import torch
+
+        pre = self.preprocessing
+        x8 = np.stack([pre.fit(image) for image in images])  # (N, H, W, C) uint8
+        y = torch.from_numpy(self.targets[positions])
         if self.augment is None:
             return pre.normalise_batch(x8), y
-        params = self.augment.sample_batch(self.seed, epoch, self.indices[kept], pre.height,
+        params = self.augment.sample_batch(self.seed, epoch, self.indices[positions], pre.height,
                                            pre.width)  # fmt: skip
         return pre.normalise_batch_(self.augment.apply_batch(x8, params)), y

@@ -91,11 +91,9 @@ def dataset_box_sizes(
     """Box (width, height) (M, 2) in grid cells, after letterboxing into ``input_size`` (w, h)."""
     rows = []
     for index in indices:
-        annotation = dataset.annotations[int(index)]
-        if annotation.labels.size == 0:
+        boxes, labels, (width, height) = dataset.image_boxes(int(index))
+        if labels.size == 0:
             continue
-        width, height = annotation.size or image_size(annotation.image)
-        boxes = annotation.in_pixels(width, height)
         scale = min(input_size[0] / width, input_size[1] / height)
         rows.append(
             np.stack(

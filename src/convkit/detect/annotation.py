@@ -37,6 +37,21 @@ class Annotation:
         return self.boxes * np.array([width, height, width, height], np.float32)
 
 
+def fit_to_image(
+    boxes: np.ndarray, labels: np.ndarray, width: int, height: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Boxes (M, 4) pixels clipped to the decoded image, and those left with no area dropped.
+
+    Done again once an image is decoded: a VOC <size>, a COCO width or a
+    packed size can disagree with the pixels.
+    """
+    boxes = boxes.copy()
+    boxes[:, 0::2] = boxes[:, 0::2].clip(0, width)
+    boxes[:, 1::2] = boxes[:, 1::2].clip(0, height)
+    keep = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+    return boxes[keep], labels[keep].copy()
+
+
 def clean_boxes(
     boxes: np.ndarray, labels: np.ndarray, width: float, height: float, source: str
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:

@@ -28,6 +28,30 @@ def collate(examples: list[tuple[np.ndarray, np.ndarray, np.ndarray]]):
     return x.contiguous(memory_format=torch.channels_last), targets
 
 
+def mosaic_partners(augment, epoch: int, index: int, pool) -> list[int]:
+    """The dataset indices of ``index``'s three mosaic partners this epoch, drawn from ``pool``."""
+    if augment is None or not getattr(augment, "mosaic", 0):
+        return []
+    return augment.mosaic_partners(epoch, index, pool)
+
+
+def make_example(loaded, partners: list, augment, preprocessing, epoch: int, index: int):
+    """(array (C, H, W), boxes (M, 4) input pixels, labels (M,)) of one decoded example.
+
+    ``loaded`` is (image, boxes pixels, labels); ``partners`` the decoded
+    mosaic partners (three make a mosaic; fewer: the example alone is augmented).
+    """
+    image, boxes, labels = loaded
+    if len(partners) == 3:
+        image, boxes, labels = augment.mosaic_of(
+            [loaded, *partners], preprocessing.width, preprocessing.height, epoch, index
+        )
+    elif augment is not None:  # no mosaic this time (or a partner was unreadable)
+        image, boxes, labels = augment(image, boxes, labels, epoch, index)
+    array, boxes, _ = preprocessing.fit(image, boxes)
+    return array, boxes.astype(np.float32), labels
+
+
 class DetectBatchSource:
     """Deterministic batches for a given (seed, epoch); unreadable images are skipped and listed."""
 
@@ -76,21 +100,9 @@ class DetectBatchSource:
         loaded = self._load(index)
         if loaded is None:
             return None
-        image, boxes, labels = loaded
-        partners = (
-            self.augment.mosaic_partners(epoch, int(index), self.indices)
-            if self.augment is not None and getattr(self.augment, "mosaic", 0)
-            else []
-        )
-        tiles = [loaded] + [t for t in map(self._load, partners) if t is not None]
-        if len(tiles) == 4:
-            image, boxes, labels = self.augment.mosaic_of(
-                tiles, self.preprocessing.width, self.preprocessing.height, epoch, int(index)
-            )
-        elif self.augment is not None:  # no mosaic this time (or a partner was unreadable)
-            image, boxes, labels = self.augment(image, boxes, labels, epoch, int(index))
-        array, boxes, _ = self.preprocessing.fit(image, boxes)
-        return array, boxes.astype(np.float32), labels
+        partners = mosaic_partners(self.augment, epoch, int(index), self.indices)
+        tiles = [t for t in map(self._load, partners) if t is not None]
+        return make_example(loaded, tiles, self.augment, self.preprocessing, epoch, int(index))
 
     def epoch(self, epoch: int, start: int = 0):
         order = self.order(epoch)

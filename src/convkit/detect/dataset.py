@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from convkit.detect.annotation import Annotation
+from convkit.detect.annotation import Annotation, fit_to_image
 from convkit.detect.formats import Parsed
 from convkit.errors import DataError
 
@@ -61,12 +61,24 @@ class DetectionDataset:
         annotation = self.annotations[index]
         image = read_rgb(annotation.image, self.channels)
         height, width = image.shape[:2]
-        boxes = annotation.in_pixels(width, height)
-        # Clip again against the real image: a VOC <size> or COCO width can be wrong.
-        boxes[:, 0::2] = boxes[:, 0::2].clip(0, width)
-        boxes[:, 1::2] = boxes[:, 1::2].clip(0, height)
-        keep = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
-        return image, boxes[keep], annotation.labels[keep].copy()
+        boxes, labels = fit_to_image(annotation.in_pixels(width, height), annotation.labels,
+                                     width, height)  # fmt: skip
+        return image, boxes, labels
+
+    def image_boxes(self, index: int) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+        """(boxes (M, 4) pixels, labels (M,), image (width, height)) without decoding, if it can."""
+        from convkit.detect.anchors import image_size
+
+        annotation = self.annotations[index]
+        if annotation.labels.size == 0:  # nothing to measure: no need to read its size
+            return annotation.boxes, annotation.labels, annotation.size or (0, 0)
+        width, height = annotation.size or image_size(annotation.image)
+        return annotation.in_pixels(width, height), annotation.labels, (width, height)
+
+    def make_batches(self, indices, preprocessing, augment=None, **options):
+        from convkit.detect.batches import DetectBatchSource
+
+        return DetectBatchSource(self, indices, preprocessing, augment, **options)
 
     def class_counts(self) -> dict[str, int]:
         per_class = np.zeros(len(self.classes), np.int64)

@@ -50,6 +50,15 @@ def make_targets(texts: list[str], widths: list[int], alphabet: Alphabet) -> Tex
     )
 
 
+def line_batch(prepared: list[np.ndarray], texts: list[str], preprocessing, alphabet: Alphabet):
+    """Lines already at the reader's height (uint8 (H, W_i, C)) -> (x (N, C, H, W_max), targets)."""
+    import torch
+
+    arrays = [preprocessing.to_array(p) for p in prepared]
+    batch, widths = pad_batch(arrays)  # (N, C, H, W_max)
+    return torch.from_numpy(batch), make_targets(texts, widths, alphabet)
+
+
 class TextLineBatches:
     """A BatchSource over ``dataset[indices]``; decoded lines are cached as uint8."""
 
@@ -115,8 +124,6 @@ class TextLineBatches:
         return prepared
 
     def _batch(self, chunk: np.ndarray):
-        import torch
-
         if self.workers > 1 and (self._cache is None or len(self._cache) < len(self.indices)):
             from concurrent.futures import ThreadPoolExecutor
 
@@ -125,11 +132,8 @@ class TextLineBatches:
                 prepared = list(pool.map(self._prepared, chunk))
         else:
             prepared = [self._prepared(i) for i in chunk]
-        arrays = [self.preprocessing.to_array(p) for p in prepared]
-        batch, widths = pad_batch(arrays)  # (N, C, H, W_max)
         texts = [self.dataset.texts[int(i)] for i in chunk]
-        x = torch.from_numpy(batch)
-        return x, make_targets(texts, widths, self.alphabet)
+        return line_batch(prepared, texts, self.preprocessing, self.alphabet)
 
     def epoch(self, epoch: int, start: int = 0):
         order = self._order(epoch)

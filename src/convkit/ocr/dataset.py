@@ -144,18 +144,33 @@ class TextLineDataset:
 
     def scan(self, strict: bool = False, progress: bool = True) -> TextLineScan:
         """Check every line before training; strict turns any problem into a DataError."""
-        problems = check_lines(self, self.reader, progress=progress)
-        report = TextLineScan(
-            num_lines=len(self),
-            bad=problems.items(),
-            bad_indices=[i for i, p in enumerate(self.paths) if str(p) in problems.paths()],
-            message=problems.message(len(self)) + missing_alphabet_hint(problems, self.reader)
-            if problems
-            else "",
-        )
-        if problems and (strict or len(report.bad_indices) == len(self)):
-            raise DataError(report.message)
-        return report
+        return scan_lines(self, strict, progress)
+
+    def make_batches(self, indices, preprocessing, alphabet, **options):
+        from convkit.ocr.batching import TextLineBatches
+
+        return TextLineBatches(self, indices, preprocessing, alphabet, **options)
+
+
+def scan_lines(dataset, strict: bool = False, progress: bool = True) -> TextLineScan:
+    """Check every line of ``dataset`` against its reader (``paths``, ``texts``, ``image_sizes``).
+
+    Lines that fail are listed in ``bad_indices`` (training skips them);
+    ``strict``, or no line left, makes it one DataError.
+    """
+    problems = check_lines(dataset, dataset.reader, progress=progress)
+    failed = problems.paths()
+    report = TextLineScan(
+        num_lines=len(dataset),
+        bad=problems.items(),
+        bad_indices=[i for i, p in enumerate(dataset.paths) if str(p) in failed] if failed else [],
+        message=problems.message(len(dataset)) + missing_alphabet_hint(problems, dataset.reader)
+        if problems
+        else "",
+    )
+    if problems and (strict or len(report.bad_indices) == len(dataset)):
+        raise DataError(report.message)
+    return report
 
 
 @dataclass(frozen=True)

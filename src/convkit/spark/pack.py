@@ -22,10 +22,12 @@ import numpy as np
 from convkit.data.packed_layout import (
     BOXES_COLUMN,
     CONTENT_COLUMN,
+    HEIGHT_COLUMN,
     KINDS,
     LABEL_COLUMN,
     PATH_COLUMN,
     TEXT_COLUMN,
+    WIDTH_COLUMN,
     PackedLayout,
     open_filesystem,
     write_labels,
@@ -167,6 +169,8 @@ def _schema(kind: str):
         fields.append(pa.field(BOXES_COLUMN, pa.list_(box)))
     if kind == "ocr":
         fields.append(pa.field(TEXT_COLUMN, pa.string()))
+    if kind in ("detect", "ocr"):
+        fields += [pa.field(WIDTH_COLUMN, pa.int32()), pa.field(HEIGHT_COLUMN, pa.int32())]
     return pa.schema(fields)
 
 
@@ -234,6 +238,21 @@ def _read_bytes(path: str, skipped: list) -> bytes | None:
     return data
 
 
+def _image_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from the header; a format whose header says nothing is decoded."""
+    from convkit.data.decode import read_image
+    from convkit.data.image_header import read_header
+
+    header = read_header(data)
+    if header is not None and header.width and header.height:
+        return int(header.width), int(header.height)
+    try:
+        height, width = read_image(data, 1).shape[:2]
+    except DataError:
+        return 0, 0  # the scan reports it; a size of 0 marks "unknown"
+    return int(width), int(height)
+
+
 def _relative(path: str, root: str) -> str:
     try:
         return os.path.relpath(path, root) if os.path.isdir(root) else path
@@ -249,6 +268,7 @@ def _file_row(path: str, label, skipped, root: str, text: str | None = None):
         row = {PATH_COLUMN: _relative(path, root), CONTENT_COLUMN: data, LABEL_COLUMN: label}
         if text is not None:
             row[TEXT_COLUMN] = text
+            row[WIDTH_COLUMN], row[HEIGHT_COLUMN] = _image_size(data)
         return row
 
     return make
@@ -275,27 +295,27 @@ def _array_row(dataset, index: int, label: str):
 
 def _detect_row(annotation, classes: list[str], skipped, root):
     def make():
-        from convkit.data.decode import read_image
-        from convkit.data.image_header import read_header
-
         data = _read_bytes(str(annotation.image), skipped)
         if data is None:
             return None
-        header = read_header(data)
-        if header.width and header.height:
-            width, height = header.width, header.height
-        else:
-            height, width = read_image(data, 1).shape[:2]
+        width, height = _image_size(data)
         boxes = annotation.in_pixels(width, height)
         return {
             PATH_COLUMN: _relative(str(annotation.image), str(root)),
             CONTENT_COLUMN: data,
             LABEL_COLUMN: None,
             BOXES_COLUMN: [
-                {"label": classes[int(label)], "x1": float(b[0]), "y1": float(b[1]),
-                 "x2": float(b[2]), "y2": float(b[3])}
+                {
+                    "label": classes[int(label)],
+                    "x1": float(b[0]),
+                    "y1": float(b[1]),
+                    "x2": float(b[2]),
+                    "y2": float(b[3]),
+                }
                 for b, label in zip(boxes, annotation.labels, strict=True)
             ],  # fmt: skip
+            WIDTH_COLUMN: int(width),
+            HEIGHT_COLUMN: int(height),
         }
 
     return make

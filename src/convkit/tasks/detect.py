@@ -249,13 +249,19 @@ class DetectTask(Task):
 
     # -- data ---------------------------------------------------------------
     def open_data(self, path: str, split: str = "train", options: dict | None = None):
+        from convkit.data.packed_layout import has_manifest
         from convkit.detect.dataset import open_detection_dataset
 
         options = options or {}
         channels = int(options.get("channels", 3))
-        dataset = open_detection_dataset(
-            path, format=options.get("format"), split=split, channels=channels
-        )
+        if has_manifest(str(path)):  # `convkit dataset pack --kind detect`: one split per pack
+            from convkit.detect.packed import PackedDetectionDataset
+
+            dataset = PackedDetectionDataset(str(path), channels=channels)
+        else:
+            dataset = open_detection_dataset(
+                path, format=options.get("format"), split=split, channels=channels
+            )
         self._adopt_labels(dataset.classes, path)
         if getattr(self, "anchors_to_find", 0) and split == "train":
             from convkit.detect.anchors import find_anchors
@@ -273,6 +279,8 @@ class DetectTask(Task):
         from convkit.detect.formats.yolo import has_split
 
         root = Path(path)
+        if not root.exists():  # a URL (a pack on object storage) or nothing: no split of its own
+            return False
         try:
             format = (options or {}).get("format") or detect_format(root)
         except DataError:
@@ -300,7 +308,6 @@ class DetectTask(Task):
 
     def make_batches(self, dataset, indices, preprocessing, augment=None, **kwargs):
         from convkit.detect.augment import DetectAugment
-        from convkit.detect.batches import DetectBatchSource
 
         seed = int(kwargs.get("seed", 0))
         if augment is not None and not isinstance(augment, DetectAugment):
@@ -311,12 +318,9 @@ class DetectTask(Task):
 
             augment = with_detection_extras(augment, self.train_augment, seed)
         allowed = {"batch_size", "shuffle", "seed", "workers", "drop_last"}
-        return DetectBatchSource(
-            dataset,
-            indices,
-            preprocessing,
-            augment,
-            **{k: v for k, v in kwargs.items() if k in allowed},
+        # A folder's DetectBatchSource, or a pack's stream of this rank's row groups.
+        return dataset.make_batches(
+            indices, preprocessing, augment, **{k: v for k, v in kwargs.items() if k in allowed}
         )
 
     def default_preprocessing(self, spec, dataset, options: dict | None = None):

@@ -215,28 +215,30 @@ class OcrTask(Task):
         ``scan()`` on the result lists the lines this reader cannot learn (they
         are skipped, or stop training with one DataError when strict).
         """
+        from convkit.data.packed_layout import has_manifest
         from convkit.ocr.dataset import ReaderLimits, TextLineDataset
 
         root = Path(path)
-        if (root / split).is_dir():  # a folder with train/, val/, test/ inside
-            root = root / split
-        dataset = TextLineDataset.open(root, channels=self.channels)
+        if has_manifest(str(path)):  # `convkit dataset pack --kind ocr`: one split per pack
+            from convkit.ocr.packed import PackedTextLineDataset
+
+            dataset = PackedTextLineDataset(str(path), channels=self.channels)
+        else:
+            if (root / split).is_dir():  # a folder with train/, val/, test/ inside
+                root = root / split
+            dataset = TextLineDataset.open(root, channels=self.channels)
         dataset.reader = ReaderLimits(self.alphabet, self.height, self.pixels_per_step)
         return dataset
 
     def make_batches(self, dataset, indices, preprocessing, augment=None, **kwargs):
         """Batches padded to their widest line. ``augment`` is not used for text lines:
         flips and crops would change what the line says (the generator varies lines)."""
-        from convkit.ocr.batching import TextLineBatches
-
         allowed = {"batch_size", "shuffle", "seed", "workers", "cache", "drop_last"}
-        return TextLineBatches(
-            dataset,
-            indices,
-            preprocessing,
-            self.alphabet,
+        # A folder's TextLineBatches, or a pack's stream of this rank's row groups.
+        return dataset.make_batches(
+            indices, preprocessing, self.alphabet,
             **{k: v for k, v in kwargs.items() if k in allowed},
-        )
+        )  # fmt: skip
 
     def default_preprocessing(self, spec, dataset, options: dict | None = None):
         from convkit.ocr.preprocess import TextLinePreprocessing
