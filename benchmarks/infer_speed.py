@@ -2,9 +2,11 @@
 
 Part 1 (forward pass, same module, same input, one run): convkit's torch
 runtime (``ConvNet`` under ``inference_mode``, what every front end ran before
-the ONNX runtime) against ONNX Runtime on the graph `convkit export` writes,
+the ONNX runtime) against convkit's ONNX runtime (``OnnxRuntime.run``, with
+the session it picks for the batch size) on the graph `convkit export` writes,
 for LeNet at batch 1 and 64 and ResNet-18 224x224 at batch 1 and 64. Each
-figure is the median of ``--repeats`` timed calls after a warm-up; max |diff|
+figure is the median of at least ``--repeats`` timed calls (and of enough
+to fill half a second) after a warm-up; max |diff|
 of the outputs is printed beside.
 
 Part 2 (end to end): `convkit predict MODEL folder/ --json` on N MNIST PNGs in
@@ -56,9 +58,13 @@ def save_random_model(spec_path: Path, out: Path, labels: list[str] | None = Non
 
 
 def median_seconds(function, repeats: int) -> float:
+    """Median of at least ``repeats`` timed calls, and of enough to fill ~0.5 s."""
     function()  # warm-up: allocations, kernel choice
+    started = time.perf_counter()
+    function()
+    once = time.perf_counter() - started
     times = []
-    for _ in range(repeats):
+    for _ in range(max(repeats, min(5000, int(0.5 / max(once, 1e-6))))):
         started = time.perf_counter()
         function()
         times.append(time.perf_counter() - started)
@@ -67,10 +73,10 @@ def median_seconds(function, repeats: int) -> float:
 
 def forward_pass(model_path: Path, batch: int, repeats: int) -> dict:
     import numpy as np
-    import onnxruntime as ort
     import torch
 
     from convkit.inference.onnx_cache import cached_graph
+    from convkit.inference.runtimes import OnnxRuntime
     from convkit.modelfile import load_model
 
     loaded = load_model(model_path)
@@ -78,11 +84,8 @@ def forward_pass(model_path: Path, batch: int, repeats: int) -> dict:
     x = np.random.default_rng(0).standard_normal(
         (batch, spec.channels, spec.height, spec.width), dtype=np.float32
     )
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = torch.get_num_threads()
-    session = ort.InferenceSession(
-        str(cached_graph(loaded)), options, providers=["CPUExecutionProvider"]
-    )
+    # convkit's own ONNX runtime, with the sessions it picks per batch size (runtimes.py)
+    runtime = OnnxRuntime(cached_graph(loaded), None)
     tensor = torch.from_numpy(x)
 
     def eager():
@@ -90,7 +93,7 @@ def forward_pass(model_path: Path, batch: int, repeats: int) -> dict:
             return loaded.net(tensor)
 
     def onnx():
-        return session.run(["output"], {"input": x})[0]
+        return runtime.run(x)
 
     diff = float(np.abs(eager().numpy() - onnx()).max())
     eager_s, onnx_s = median_seconds(eager, repeats), median_seconds(onnx, repeats)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from pathlib import Path
 
 from convkit.errors import ConvkitError, UsageError
@@ -49,41 +50,70 @@ class TorchRuntime:
 
 
 class OnnxRuntime:
-    """An ONNX Runtime session on a convkit-exported graph (outputs: output, embedding)."""
+    """ONNX Runtime on a convkit-exported graph (outputs: output, embedding).
+
+    Two sessions on the same graph, each made at its first use, differ in one
+    setting: whether idle worker threads spin. Spinning halves a small batch's
+    latency (LeNet, one image, 2 threads: 68 us spinning, 147 us sleeping; 1
+    thread 107 us), but between runs a spinning thread keeps the core that the
+    caller needs to prepare the next batch (a stream of MNIST PNGs: 11,800
+    img/s sleeping, 5,600-9,300 spinning). So a batch of at most
+    ``SMALL_BATCH`` inputs (a request, one image) runs on the spinning
+    session and full batches of a stream on the sleeping one.
+    """
 
     name = "onnx"
-    overlaps = True  # threads sleep when idle (see allow_spinning below)
+    overlaps = True  # the stream's full batches run on threads that sleep when idle
+    SMALL_BATCH = 8
 
     def __init__(self, path: Path, embedding_layer: str | None, fallback=None, cuda=False):
         import onnxruntime as ort
 
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # As many threads as torch would use: under Spark that is the task's cores.
-        options.intra_op_num_threads = intra_op_threads()
-        # Idle ORT threads must not spin: the caller's thread prepares the next
-        # batch beside this forward pass (inference/stream.py), and a spinning
-        # thread took its core (LeNet on MNIST PNGs: 11,800 img/s without, 5,600-9,300 with).
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        providers = ["CPUExecutionProvider"]
-        if cuda and "CUDAExecutionProvider" in ort.get_available_providers():
-            providers.insert(0, "CUDAExecutionProvider")
         self.path = Path(path)
-        self.session = ort.InferenceSession(str(path), options, providers=providers)
-        self.outputs = [item.name for item in self.session.get_outputs()]
+        self.providers = ["CPUExecutionProvider"]
+        if cuda and "CUDAExecutionProvider" in ort.get_available_providers():
+            self.providers.insert(0, "CUDAExecutionProvider")
+        self._sessions: dict[bool, object] = {}
+        self._lock = threading.Lock()
+        session = self.session_for(spinning=False)
+        self.outputs = [item.name for item in session.get_outputs()]
         # An export without --dynamic-batch takes batch 1 only: feed it row by row.
-        self.fixed_batch = self.session.get_inputs()[0].shape[0] == 1
+        self.fixed_batch = session.get_inputs()[0].shape[0] == 1
         self.embedding_layer = embedding_layer
         self._fallback = fallback  # () -> TorchRuntime, for layers the graph does not output
+
+    @property
+    def session(self):
+        """The session full batches run on (its providers are what `auto` chose)."""
+        return self.session_for(spinning=False)
+
+    def session_for(self, spinning: bool):
+        with self._lock:
+            if spinning not in self._sessions:
+                self._sessions[spinning] = self._new_session(spinning)
+            return self._sessions[spinning]
+
+    def _new_session(self, spinning: bool):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = intra_op_threads()
+        options.add_session_config_entry(
+            "session.intra_op.allow_spinning", "1" if spinning else "0"
+        )
+        return ort.InferenceSession(str(self.path), options, providers=self.providers)
 
     def _run(self, batch, names):
         import numpy as np
 
         batch = np.ascontiguousarray(batch, dtype=np.float32)
         if self.fixed_batch and len(batch) != 1:
-            rows = [self.session.run(names, {"input": batch[i : i + 1]}) for i in range(len(batch))]
+            session = self.session_for(spinning=True)  # back-to-back runs of one row
+            rows = [session.run(names, {"input": batch[i : i + 1]}) for i in range(len(batch))]
             return [np.concatenate([row[k] for row in rows]) for k in range(len(names))]
-        return self.session.run(names, {"input": batch})
+        session = self.session_for(spinning=len(batch) <= self.SMALL_BATCH)
+        return session.run(names, {"input": batch})
 
     def run(self, batch):
         return self._run(batch, ["output"])[0]
