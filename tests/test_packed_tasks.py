@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from convkit.errors import DataError
+from test_ocr_train import TINY_READER  # the same small reader as the folder tests
 
 pytest.importorskip("pyarrow")
 
@@ -31,22 +32,6 @@ layers:
   - max_pool: {kernel: 2}
   - yolo_output: {classes: 1, anchors: auto, num_anchors: 2}
 """
-
-TINY_READER = {
-    "name": "tiny-reader",
-    "input": "32x64x1",
-    "layers": [
-        {"conv2d": {"filters": 8, "kernel": 3, "padding": "same"}},
-        {"activation": "relu"},
-        {"max_pool": {"kernel": 2}},
-        {"conv2d": {"filters": 8, "kernel": 3, "padding": "same"}},
-        {"activation": "relu"},
-        {"max_pool": {"kernel": [4, 2]}},
-        {"to_sequence": {}},
-        {"gru": {"units": 12}},
-        {"ctc_output": {"alphabet": "digits"}},
-    ],
-}
 
 
 def small_groups_pack(source, out, kind):

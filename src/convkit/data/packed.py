@@ -21,7 +21,9 @@ import numpy as np
 from convkit.data.dataset import ImageDataset, ScanReport
 from convkit.data.packed_layout import (
     CONTENT_COLUMN,
+    HEIGHT_COLUMN,
     LABEL_COLUMN,
+    WIDTH_COLUMN,
     check_schema,
     read_labels,
     read_layout,
@@ -72,6 +74,17 @@ class PackedDataset:
     def open_file(self, file_index: int):
         """A pyarrow ParquetFile of part ``file_index`` (its schema checked)."""
         return open_part(self.layout, file_index)
+
+    @staticmethod
+    def image_sizes_of(table):
+        """(rows, 2) int64 width, height from a table read with the size columns, or None
+        (packs written before the sizes were recorded lack them)."""
+        if WIDTH_COLUMN not in table.column_names or HEIGHT_COLUMN not in table.column_names:
+            return None
+        columns = [
+            table[name].to_numpy(zero_copy_only=False) for name in (WIDTH_COLUMN, HEIGHT_COLUMN)
+        ]
+        return np.stack(columns, axis=1).astype(np.int64)
 
     def read_columns(self, names: list[str]):
         """The columns ``names`` of every part, in row order (a pyarrow Table; no image bytes).

@@ -41,12 +41,7 @@ class PackedDetectionDataset(PackedDataset):
         self.offsets, self.coords, self.labels = flatten_boxes(
             table[BOXES_COLUMN], self.classes, self.location
         )
-        self.sizes = None  # (rows, 2) width, height; packs without the columns have none
-        if WIDTH_COLUMN in table.column_names and HEIGHT_COLUMN in table.column_names:
-            self.sizes = np.stack(
-                [table[n].to_numpy(zero_copy_only=False) for n in (WIDTH_COLUMN, HEIGHT_COLUMN)],
-                axis=1,
-            ).astype(np.int64)
+        self.sizes = self.image_sizes_of(table)  # (rows, 2) width, height, or None
         self._row_targets = main_class(self.offsets, self.labels)
 
     # -- what a row holds ------------------------------------------------------

@@ -45,12 +45,7 @@ class PackedTextLineDataset(PackedDataset):
         super().__init__(location, channels)
         table = self.read_columns([TEXT_COLUMN, WIDTH_COLUMN, HEIGHT_COLUMN])
         self._texts = table[TEXT_COLUMN].combine_chunks()  # pyarrow StringArray, row order
-        self._sizes = None  # (rows, 2) width, height; packs without the columns have none
-        if WIDTH_COLUMN in table.column_names and HEIGHT_COLUMN in table.column_names:
-            self._sizes = np.stack(
-                [table[n].to_numpy(zero_copy_only=False) for n in (WIDTH_COLUMN, HEIGHT_COLUMN)],
-                axis=1,
-            ).astype(np.int64)
+        self._sizes = self.image_sizes_of(table)  # (rows, 2) width, height, or None
         self.reader = None  # ReaderLimits, set by OcrTask.open_data
         self.texts = _ByItem(self, lambda row: self._texts[row].as_py() or "")
         self.paths = _ByItem(self, lambda row: f"{self.location} row {row}")  # names in reports
