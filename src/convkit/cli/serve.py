@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 
 from convkit.errors import UsageError
 
@@ -102,5 +103,11 @@ def run_serve(args: argparse.Namespace) -> int:
     # loads the model once, now
     app = create_app(args.model, index=args.index, limits=limits, runtime=args.runtime)
     print(f"convkit: serving {args.model} on http://{args.host}:{args.port}/ (Ctrl-C stops)")
+    # What loading left behind (torch, the model, FastAPI: ~200,000 objects with
+    # LeNet) lives as long as the server. Frozen out of the collector's sight, a
+    # full collection walks only what requests allocate: it took 65 ms, a pause
+    # every in-flight request felt (the p99 under load), and now takes microseconds.
+    gc.collect()
+    gc.freeze()
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     return 0
