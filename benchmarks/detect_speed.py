@@ -54,7 +54,7 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     model_path = args.model
     if model_path is None:
-        from convkit.build import build
+        from convkit.nn import build
         from convkit.detect.preprocess import DetectPreprocessing
         from convkit.modelfile import save_model
         from convkit.spec import load_spec

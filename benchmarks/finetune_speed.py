@@ -53,7 +53,7 @@ class SyntheticBatches:
 
 
 def trainer_rate(arch, args, frozen: bool) -> float:
-    from convkit.build import build
+    from convkit.nn import build
     from convkit.tasks.classify import ClassifyTask
     from convkit.train import TrainConfig, Trainer
     from convkit.train.transfer import FreezeCallback
@@ -80,7 +80,7 @@ def trainer_rate(arch, args, frozen: bool) -> float:
 def plain_rate(arch, args) -> float:
     import torch
 
-    from convkit.build import build
+    from convkit.nn import build
     from convkit.train.environment import amp_dtype, choose_device
     from convkit.zoo import get_spec
 

@@ -147,7 +147,7 @@ def check_onnx_cuda(model_path, probe: list[str], expected: list[dict]) -> dict:
 def resnet50_ratio(steps: int, batch: int, size: int) -> dict:
     import torch
 
-    from convkit.build import build
+    from convkit.nn import build
     from convkit.spec import NetSpec
     from convkit.tasks import task_for_spec
     from convkit.train import TrainConfig, Trainer

@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def fresh_model_file(folder: Path) -> Path:
-    from convkit.build import build
+    from convkit.nn import build
     from convkit.modelfile import save_model
     from convkit.ocr.preprocess import TextLinePreprocessing
     from convkit.spec import load_spec

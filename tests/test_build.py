@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from convkit.build import build
+from convkit.nn import build
 from convkit.errors import SpecError
 from convkit.spec import NetSpec, load_spec
 

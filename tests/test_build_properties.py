@@ -12,7 +12,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from convkit.build import build
+from convkit.nn import build
 from convkit.errors import ShapeError
 from convkit.spec import NetSpec
 from convkit.spec.summary import summarize

@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from convkit.build import build
-from convkit.build.registry import get_builder, register_builder
+from convkit.nn import build
+from convkit.nn.registry import get_builder, register_builder
 from convkit.errors import SpecError
 from convkit.spec import NetSpec, Volume, layer_types, register_layer_type
 from convkit.spec.constraints import Interval, Param

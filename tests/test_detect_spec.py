@@ -20,7 +20,7 @@ layers:
 
 
 def test_shape_rule_and_parameter_count_match_the_built_module():
-    from convkit.build import build
+    from convkit.nn import build
 
     spec = NetSpec.from_yaml(TINY)
     info = spec.infer()[-1]

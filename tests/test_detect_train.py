@@ -172,7 +172,7 @@ def test_scenes_cli_writes_each_format(tmp_path, capsys):
 def test_transfer_copies_matching_backbone_and_freezes_it(tmp_path):
     import torch
 
-    from convkit.build import build
+    from convkit.nn import build
     from convkit.errors import ModelFileError
     from convkit.modelfile import save_model
     from convkit.spec import NetSpec
@@ -216,7 +216,7 @@ def test_train_init_from_a_classifier_keeps_frozen_layers_fixed(voc_folder, tmp_
     import torch
 
     from convkit import api
-    from convkit.build import build
+    from convkit.nn import build
     from convkit.modelfile import load_model, save_model
     from convkit.spec import NetSpec
     from convkit.tasks.classify import ClassifyTask

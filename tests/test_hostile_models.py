@@ -23,7 +23,7 @@ FUZZ = Path(__file__).resolve().parent / "fuzz_cases.py"
 
 @pytest.fixture(scope="module")
 def model_file(tmp_path_factory) -> Path:
-    from convkit.build import build
+    from convkit.nn import build
     from convkit.data import Preprocessing
     from convkit.modelfile import save_model
     from convkit.spec import NetSpec

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from convkit.build import build
+from convkit.nn import build
 from convkit.errors import ShapeError
 from convkit.spec import NetSpec
 

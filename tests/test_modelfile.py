@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from convkit.build import build
+from convkit.nn import build
 from convkit.data import Preprocessing
 from convkit.errors import ModelFileError
 from convkit.modelfile import load_model, save_model

@@ -97,7 +97,7 @@ def test_a_mixed_graph_imports_exactly(tmp_path):
 
 
 def test_round_trip_convkit_onnx_convkit(tmp_path):
-    from convkit.build import build
+    from convkit.nn import build
     from convkit.onnx_import.convert import build_imported
     from convkit.zoo import get_spec
 

@@ -17,7 +17,7 @@ from convkit.search import SearchIndex
 def save_lenet(path, seed: int):
     import torch
 
-    from convkit.build import build
+    from convkit.nn import build
     from convkit.data import Preprocessing
     from convkit.modelfile import save_model
     from convkit.spec import load_spec

@@ -82,7 +82,7 @@ def test_ocr_error_rates_are_lower_is_better():
 
 
 def test_monitor_wer_keeps_the_lowest_wer(tmp_path, monkeypatch):
-    from convkit.build import build
+    from convkit.nn import build
     from convkit.spec import load_spec
     from convkit.train import Trainer
     from convkit.train.config import TrainConfig

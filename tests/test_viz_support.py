@@ -65,7 +65,7 @@ def save_model_file(
     """Build the spec, optionally fit it a few steps, and save it as a .convkit file."""
     import torch
 
-    from convkit.build import build
+    from convkit.nn import build
     from convkit.data import Preprocessing
     from convkit.modelfile import save_model
     from convkit.spec import NetSpec

@@ -75,7 +75,7 @@ def fit(
 ) -> TrainReport:
     """Train ``spec`` on ``data``; write the run folder; evaluate on the test split if any."""
     from convkit import __version__
-    from convkit.build import build
+    from convkit.nn import build
     from convkit.data import stratified_split
     from convkit.tasks import task_for_spec
     from convkit.train import Trainer

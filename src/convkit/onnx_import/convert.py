@@ -190,7 +190,7 @@ def import_onnx(path: str | Path):
 
 def build_imported(path: str | Path):
     """The ConvNet of the ONNX file at ``path`` with its weights, in eval mode."""
-    from convkit.build import build
+    from convkit.nn import build
 
     spec, state = import_onnx(path)
     net = build(spec)

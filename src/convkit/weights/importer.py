@@ -82,7 +82,7 @@ def imagenet_preprocessing(spec) -> dict:
 
 def import_state_dict(state: dict, arch: str, source: str = "torchvision", origin="weights"):
     """The built network of ``arch`` holding ``state``; also returns the optional keys it lacked."""
-    from convkit.build import build
+    from convkit.nn import build
     from convkit.zoo import get_spec
 
     spec = get_spec(arch)
