@@ -54,7 +54,7 @@ class SyntheticBatches:
 
 def trainer_rate(arch, args, frozen: bool) -> float:
     from convkit.nn import build
-    from convkit.tasks.classify import ClassifyTask
+    from convkit.classify.task import ClassifyTask
     from convkit.train import TrainConfig, Trainer
     from convkit.train.transfer import FreezeCallback
     from convkit.zoo import get_spec

@@ -176,7 +176,7 @@ def test_transfer_copies_matching_backbone_and_freezes_it(tmp_path):
     from convkit.errors import ModelFileError
     from convkit.modelfile import save_model
     from convkit.spec import NetSpec
-    from convkit.tasks.classify import ClassifyTask
+    from convkit.classify.task import ClassifyTask
     from convkit.train.transfer import FreezeCallback, layer_of, load_matching_weights
 
     classifier = build(NetSpec.from_yaml(TINY_CLASSIFIER))
@@ -219,7 +219,7 @@ def test_train_init_from_a_classifier_keeps_frozen_layers_fixed(voc_folder, tmp_
     from convkit.nn import build
     from convkit.modelfile import load_model, save_model
     from convkit.spec import NetSpec
-    from convkit.tasks.classify import ClassifyTask
+    from convkit.classify.task import ClassifyTask
 
     classifier = build(NetSpec.from_yaml(TINY_CLASSIFIER))
     source = save_model(

@@ -27,7 +27,7 @@ def model_file(tmp_path_factory) -> Path:
     from convkit.data import Preprocessing
     from convkit.modelfile import save_model
     from convkit.spec import NetSpec
-    from convkit.tasks.classify import ClassifyTask
+    from convkit.classify.task import ClassifyTask
 
     spec = NetSpec.from_dict(
         {"input": "12x12x1", "layers": [

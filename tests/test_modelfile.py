@@ -14,7 +14,7 @@ from convkit.data import Preprocessing
 from convkit.errors import ModelFileError
 from convkit.modelfile import load_model, save_model
 from convkit.spec import load_spec
-from convkit.tasks.classify import ClassifyTask
+from convkit.classify.task import ClassifyTask
 
 LENET = Path(__file__).resolve().parents[1] / "examples" / "lenet.yaml"
 

@@ -69,7 +69,7 @@ def save_model_file(
     from convkit.data import Preprocessing
     from convkit.modelfile import save_model
     from convkit.spec import NetSpec
-    from convkit.tasks.classify import ClassifyTask
+    from convkit.classify.task import ClassifyTask
 
     torch.manual_seed(0)
     spec = NetSpec.from_yaml(spec_yaml)

@@ -339,7 +339,7 @@ def evaluate(
             model, data, split=split, options=options, out_dir=out_dir, progress=progress
         )
 
-    from convkit.tasks.classify_report import classification_report
+    from convkit.classify.class_metrics import classification_report
 
     try:
         dataset = task.open_data(str(data), split, options or {})

@@ -214,7 +214,7 @@ def write_model(
     """Import ``path`` and write a model file (default: beside it, ``.convkit``)."""
     from convkit.data import Preprocessing
     from convkit.modelfile import save_model
-    from convkit.tasks.classify import ClassifyTask
+    from convkit.classify.task import ClassifyTask
 
     path = Path(path)
     net = build_imported(path)

@@ -105,7 +105,7 @@ def import_weights(
     where ``--init-from ARCH`` and ``convkit index ARCH`` look for it.
     """
     from convkit.modelfile import save_model
-    from convkit.tasks.classify import ClassifyTask
+    from convkit.classify.task import ClassifyTask
     from convkit.weights.cache import file_sha256, model_path
     from convkit.weights.catalog import imagenet_labels
     from convkit.weights.reader import read_state_dict
