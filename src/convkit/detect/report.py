@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from convkit.tasks.detect import EVAL_CONF_THRESHOLD
+from convkit.detect.task import EVAL_CONF_THRESHOLD
 
 
 def collect_results(net, task, batches, device, progress: bool = False) -> list:
