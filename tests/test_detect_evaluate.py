@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from convkit.detect.evaluate import (
+from convkit.detect.map_metrics import (
     ImageResult,
     average_precision,
     evaluate_detections,

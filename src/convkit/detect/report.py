@@ -12,7 +12,7 @@ def collect_results(net, task, batches, device, progress: bool = False) -> list:
     import torch
 
     from convkit.data.batches import one_pass
-    from convkit.detect.evaluate import ImageResult
+    from convkit.detect.map_metrics import ImageResult
 
     results = []
     net.eval()
@@ -67,7 +67,7 @@ def evaluate_detector(
     (point ``data`` at the held-out folder). With
     ``out_dir``, the precision-recall curves are drawn to ``pr_curves.png``.
     """
-    from convkit.detect.evaluate import evaluate_detections, plot_pr_curves
+    from convkit.detect.map_metrics import evaluate_detections, plot_pr_curves
 
     task = model.task
     dataset = task.open_data(str(data), _available_split(data, split), options or {})

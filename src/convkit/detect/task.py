@@ -30,7 +30,7 @@ class DetectMetrics(Metrics):
         self.measured = False  # True once a batch was decoded for mAP
 
     def update(self, output, targets, loss) -> None:
-        from convkit.detect.evaluate import ImageResult
+        from convkit.detect.map_metrics import ImageResult
 
         if loss is not None:
             self.loss_sum += float(loss.detach()) * output.shape[0]
@@ -56,7 +56,7 @@ class DetectMetrics(Metrics):
             )
 
     def compute(self) -> dict[str, float]:
-        from convkit.detect.evaluate import evaluate_detections
+        from convkit.detect.map_metrics import evaluate_detections
 
         if not self.images:
             return {}
