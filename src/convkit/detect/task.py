@@ -14,11 +14,6 @@ from typing import Any, ClassVar
 from convkit.errors import DataError, SpecError, UsageError
 from convkit.tasks.base import Metrics, Task
 
-# Detections below this confidence are too weak to matter for mAP but would
-# slow the evaluation down; the usual mAP protocol keeps nearly everything.
-EVAL_CONF_THRESHOLD = 0.01
-
-
 class DetectMetrics(Metrics):
     """Loss per image and mAP over the epoch (detections are kept on the CPU)."""
 
@@ -30,7 +25,7 @@ class DetectMetrics(Metrics):
         self.measured = False  # True once a batch was decoded for mAP
 
     def update(self, output, targets, loss) -> None:
-        from convkit.detect.map_metrics import ImageResult
+        from convkit.detect.map_metrics import EVAL_CONF_THRESHOLD, batch_results
 
         if loss is not None:
             self.loss_sum += float(loss.detach()) * output.shape[0]
@@ -42,18 +37,7 @@ class DetectMetrics(Metrics):
             return
         self.measured = True
         detections = self.task.detect(output, conf_threshold=EVAL_CONF_THRESHOLD)
-        targets = targets.detach().cpu().numpy()
-        for image, (boxes, scores, labels) in enumerate(detections):
-            truth = targets[targets[:, 0] == image]
-            self.results.append(
-                ImageResult(
-                    boxes.cpu().numpy(),
-                    scores.cpu().numpy(),
-                    labels.cpu().numpy(),
-                    truth[:, 2:6],
-                    truth[:, 1].astype("int64"),
-                )  # fmt: skip
-            )
+        self.results.extend(batch_results(detections, targets))
 
     def compute(self) -> dict[str, float]:
         from convkit.detect.map_metrics import evaluate_detections
@@ -343,6 +327,6 @@ class DetectTask(Task):
 
     # -- evaluation (called by convkit.api.evaluate for non-classify tasks) --
     def evaluate(self, model, data, **kwargs) -> dict:
-        from convkit.detect.report import evaluate_detector
+        from convkit.detect.evaluation import evaluate_detector
 
         return evaluate_detector(model, data, **kwargs)

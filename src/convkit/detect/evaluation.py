@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from convkit.detect.task import EVAL_CONF_THRESHOLD
+from convkit.detect.map_metrics import EVAL_CONF_THRESHOLD, batch_results
 
 
 def collect_results(net, task, batches, device, progress: bool = False) -> list:
@@ -12,22 +12,13 @@ def collect_results(net, task, batches, device, progress: bool = False) -> list:
     import torch
 
     from convkit.data.batches import one_pass
-    from convkit.detect.map_metrics import ImageResult
 
     results = []
     net.eval()
     with torch.inference_mode():
         for inputs, targets in one_pass(batches, progress):
             output = net(inputs.to(device)).float()
-            truth = targets.numpy()
-            for image, (boxes, scores, labels) in enumerate(
-                task.detect(output, EVAL_CONF_THRESHOLD)
-            ):
-                mine = truth[truth[:, 0] == image]
-                results.append(
-                    ImageResult(boxes.cpu().numpy(), scores.cpu().numpy(), labels.cpu().numpy(),
-                                mine[:, 2:6], mine[:, 1].astype("int64"))
-                )  # fmt: skip
+            results.extend(batch_results(task.detect(output, EVAL_CONF_THRESHOLD), targets))
     return results
 
 
