@@ -33,7 +33,7 @@ class OcrMetrics(Metrics):
         import torch
 
         from convkit.ocr.decoding import collapse
-        from convkit.ocr.metrics import TextScores
+        from convkit.ocr.text_metrics import TextScores
 
         best = output.detach().argmax(dim=-1).tolist()  # (N, T) greedy path
         lengths = self.task.step_lengths(targets.widths.cpu(), output.shape[1]).tolist()
