@@ -48,7 +48,7 @@ def main() -> int:
     import torch
 
     from convkit.detect.boxes import batched_nms
-    from convkit.detect.predict import Detector
+    from convkit.inference import Detector
     from convkit.detect.scenes import make_scene
 
     torch.set_num_threads(args.threads)

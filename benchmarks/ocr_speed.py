@@ -68,7 +68,7 @@ def main() -> int:
 
     from convkit.ocr.generator import generate_text_lines
     from convkit.ocr.preprocess import pad_batch
-    from convkit.ocr.reader import TextReader
+    from convkit.inference import TextReader
 
     torch.set_num_threads(args.threads)
     work = Path(tempfile.mkdtemp(prefix="ocr_speed_"))

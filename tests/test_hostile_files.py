@@ -178,8 +178,8 @@ def test_predict_lists_folders_by_the_training_rule(tmp_path):
 
 
 def test_detect_and_ocr_list_folders_by_the_training_rule(tmp_path):
-    from convkit.detect.predict import list_images
-    from convkit.ocr.reader import image_files
+    from convkit.detect.inputs import list_images
+    from convkit.ocr.inputs import image_files
 
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "a.png").write_bytes(b"x")

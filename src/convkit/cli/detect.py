@@ -88,7 +88,7 @@ def run_detect(args) -> int:
     import sys
     from pathlib import Path
 
-    from convkit.detect.predict import list_images
+    from convkit.detect.inputs import list_images
 
     model = open_for(args, kind="detect", verb="detect")
     options = {"conf_threshold": args.conf, "iou_threshold": args.iou}
