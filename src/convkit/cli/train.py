@@ -178,7 +178,7 @@ def register(subparsers) -> None:
     )
     run.add_argument("--json", action="store_true", help="print the final report as JSON")
     run.add_argument("--quiet", action="store_true", help="no progress bars or tables")
-    from convkit.spark.cli_options import add_train_arguments, spark_fit  # no pyspark import
+    from convkit.cli.spark_options import add_train_arguments, spark_fit  # no pyspark import
 
     add_train_arguments(parser)
     parser.set_defaults(handler=run_train, spark_fit=spark_fit)
