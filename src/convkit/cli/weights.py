@@ -75,7 +75,7 @@ def run_import(args) -> int:
 def run_pull(args) -> int:
     from tqdm import tqdm
 
-    from convkit.weights.cache import pull
+    from convkit.weights.pull import pull
 
     bar = None
 

@@ -104,8 +104,8 @@ def import_weights(
     ``out`` defaults to the user cache (``convkit.weights.cache.model_path(arch)``),
     where ``--init-from ARCH`` and ``convkit index ARCH`` look for it.
     """
-    from convkit.modelfile import save_model
     from convkit.classify.task import ClassifyTask
+    from convkit.modelfile import save_model
     from convkit.weights.cache import file_sha256, model_path
     from convkit.weights.catalog import imagenet_labels
     from convkit.weights.reader import read_state_dict
