@@ -10,8 +10,8 @@ depth is a training-time regulariser only and is not part of the graph.
 from __future__ import annotations
 
 from convkit.spec import NetSpec
-from convkit.zoo import register
 from convkit.zoo._blocks import Graph
+from convkit.zoo.registry import register
 
 # expansion, kernel, first stride, input width, output width, blocks
 B0_STAGES = [(1, 3, 1, 32, 16, 1), (6, 3, 2, 16, 24, 2), (6, 5, 2, 24, 40, 2),

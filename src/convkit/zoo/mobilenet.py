@@ -10,8 +10,8 @@ V3 adds squeeze-and-excitation gates (hard sigmoid) and hard swish.
 from __future__ import annotations
 
 from convkit.spec import NetSpec
-from convkit.zoo import register
 from convkit.zoo._blocks import Graph, make_divisible
+from convkit.zoo.registry import register
 
 # MobileNetV2 stages: expansion t, channels c, blocks n, first stride s (Sandler et al., 2018)
 V2_STAGES = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2),

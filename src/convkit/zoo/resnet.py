@@ -10,8 +10,8 @@ shortcut with that stride, so the `add` sees two volumes of one shape.
 from __future__ import annotations
 
 from convkit.spec import NetSpec
-from convkit.zoo import register
 from convkit.zoo._blocks import Graph
+from convkit.zoo.registry import register
 
 WIDTHS = (64, 128, 256, 512)
 
