@@ -53,8 +53,8 @@ class SyntheticBatches:
 
 
 def trainer_rate(arch, args, frozen: bool) -> float:
-    from convkit.nn import build
     from convkit.classify.task import ClassifyTask
+    from convkit.nn import build
     from convkit.train import TrainConfig, Trainer
     from convkit.train.transfer import FreezeCallback
     from convkit.zoo import get_spec

@@ -63,10 +63,10 @@ def rank_zero_epoch(pack: str, threads: int) -> dict:
     import numpy as np
     import torch
 
-    from convkit.nn import build
     from convkit.data import open_image_dataset
     from convkit.data.packed import remember_scan
     from convkit.data.preprocessing import Preprocessing
+    from convkit.nn import build
     from convkit.spec import load_spec
 
     torch.set_num_threads(threads)

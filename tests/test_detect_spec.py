@@ -51,8 +51,8 @@ def test_bad_anchors_are_refused_with_the_expected_form(anchors):
 
 
 def test_task_for_a_yolo_output_spec_is_detection_and_round_trips():
-    from convkit.tasks import task_for_spec, task_from_dict
     from convkit.detect.task import DetectTask
+    from convkit.tasks import task_for_spec, task_from_dict
 
     task = task_for_spec(NetSpec.from_yaml(TINY))
     assert isinstance(task, DetectTask) and task.monitor == "map50"

@@ -172,11 +172,11 @@ def test_scenes_cli_writes_each_format(tmp_path, capsys):
 def test_transfer_copies_matching_backbone_and_freezes_it(tmp_path):
     import torch
 
-    from convkit.nn import build
+    from convkit.classify.task import ClassifyTask
     from convkit.errors import ModelFileError
     from convkit.modelfile import save_model
+    from convkit.nn import build
     from convkit.spec import NetSpec
-    from convkit.classify.task import ClassifyTask
     from convkit.train.transfer import FreezeCallback, layer_of, load_matching_weights
 
     classifier = build(NetSpec.from_yaml(TINY_CLASSIFIER))
@@ -216,10 +216,10 @@ def test_train_init_from_a_classifier_keeps_frozen_layers_fixed(voc_folder, tmp_
     import torch
 
     from convkit import api
-    from convkit.nn import build
-    from convkit.modelfile import load_model, save_model
-    from convkit.spec import NetSpec
     from convkit.classify.task import ClassifyTask
+    from convkit.modelfile import load_model, save_model
+    from convkit.nn import build
+    from convkit.spec import NetSpec
 
     classifier = build(NetSpec.from_yaml(TINY_CLASSIFIER))
     source = save_model(

@@ -23,11 +23,11 @@ FUZZ = Path(__file__).resolve().parent / "fuzz_cases.py"
 
 @pytest.fixture(scope="module")
 def model_file(tmp_path_factory) -> Path:
-    from convkit.nn import build
+    from convkit.classify.task import ClassifyTask
     from convkit.data import Preprocessing
     from convkit.modelfile import save_model
+    from convkit.nn import build
     from convkit.spec import NetSpec
-    from convkit.classify.task import ClassifyTask
 
     spec = NetSpec.from_dict(
         {"input": "12x12x1", "layers": [

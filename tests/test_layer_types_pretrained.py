@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from convkit.nn import build
 from convkit.errors import ShapeError
+from convkit.nn import build
 from convkit.spec import NetSpec
 
 

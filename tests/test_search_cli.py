@@ -17,9 +17,9 @@ from convkit.search import SearchIndex
 def save_lenet(path, seed: int):
     import torch
 
-    from convkit.nn import build
     from convkit.data import Preprocessing
     from convkit.modelfile import save_model
+    from convkit.nn import build
     from convkit.spec import load_spec
     from convkit.tasks import task_for_spec
 

@@ -75,8 +75,8 @@ def fit(
 ) -> TrainReport:
     """Train ``spec`` on ``data``; write the run folder; evaluate on the test split if any."""
     from convkit import __version__
-    from convkit.nn import build
     from convkit.data import stratified_split
+    from convkit.nn import build
     from convkit.tasks import task_for_spec
     from convkit.train import Trainer
     from convkit.train.artifacts import (

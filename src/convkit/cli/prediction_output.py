@@ -15,7 +15,6 @@ import time
 
 from convkit.errors import UsageError
 
-
 # One encoder for every line: json.dumps with options builds a new one per call.
 _JSON = json.JSONEncoder(ensure_ascii=False)
 

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from convkit.errors import DataError, SpecError, UsageError
 from convkit.tasks.base import Metrics, Task
 
+
 class DetectMetrics(Metrics):
     """Loss per image and mAP over the epoch (detections are kept on the CPU)."""
 

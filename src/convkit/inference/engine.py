@@ -122,6 +122,7 @@ class InferenceModel:
 
     @property
     def input_kind(self) -> str:
+        """The stored preprocessing's kind: "image", "audio", "textline" or "detect-letterbox"."""
         return str(self.preprocessing.to_dict().get("kind", "image"))
 
     @property

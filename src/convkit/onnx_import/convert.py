@@ -212,9 +212,9 @@ def write_model(
     path: str | Path, out: str | Path | None = None, labels=None, imagenet=False
 ) -> Path:
     """Import ``path`` and write a model file (default: beside it, ``.convkit``)."""
+    from convkit.classify.task import ClassifyTask
     from convkit.data import Preprocessing
     from convkit.modelfile import save_model
-    from convkit.classify.task import ClassifyTask
 
     path = Path(path)
     net = build_imported(path)

@@ -103,7 +103,7 @@ class ModelView:
 
     @property
     def input_kind(self) -> str:
-        """ "image" or "audio", from the preprocessing stored with the model."""
+        """The stored preprocessing's kind: "image", "audio", "textline" or "detect-letterbox"."""
         to_dict = getattr(self.preprocessing, "to_dict", None)
         if to_dict is not None:
             return str(to_dict().get("kind", "image"))
