@@ -125,9 +125,6 @@ class DetectTask(Task):
     def new_metrics(self) -> DetectMetrics:
         return DetectMetrics(self)
 
-    def targets_to(self, targets, device):
-        return targets.to(device, non_blocking=True)
-
     # -- prediction ---------------------------------------------------------
     def detect(
         self, output, conf_threshold: float | None = None, iou_threshold: float | None = None

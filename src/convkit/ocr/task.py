@@ -130,9 +130,6 @@ class OcrTask(Task):
     def new_metrics(self) -> OcrMetrics:
         return OcrMetrics(self)
 
-    def targets_to(self, targets, device):
-        return targets.to(device, non_blocking=True)
-
     # -- prediction ---------------------------------------------------------------------
     def prepare_input(self, preprocessing, item):
         """Scale one line to the reader's height; ``info`` keeps its true width for decode."""
