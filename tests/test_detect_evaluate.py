@@ -18,9 +18,12 @@ TRUTH = np.array([[0, 0, 10, 10], [20, 20, 40, 40]], np.float32)
 
 def result(boxes, scores, labels, true_boxes=TRUTH, true_labels=(0, 1)):
     return ImageResult(
-        np.array(boxes, np.float32).reshape(-1, 4), np.array(scores, np.float32),
-        np.array(labels, np.int64), true_boxes, np.array(true_labels, np.int64),
-    )  # fmt: skip
+        np.array(boxes, np.float32).reshape(-1, 4),
+        np.array(scores, np.float32),
+        np.array(labels, np.int64),
+        true_boxes,
+        np.array(true_labels, np.int64),
+    )
 
 
 def test_perfect_detections_score_one():

@@ -77,7 +77,6 @@ class Arrow:
     line: int
     typing_only: bool = False  # under `if TYPE_CHECKING:`: an arrow, but never run
 
-
     def __str__(self) -> str:
         return f"{self.source} (line {self.line}) -> {self.target}"
 
@@ -153,7 +152,9 @@ def wrong_way(arrows: list[Arrow]) -> list[str]:
         if depth[target] < depth[source]:
             problems.append(f"{arrow}: {target} is above {source}")
         elif depth[target] == depth[source]:
-            problems.append(f"{arrow}: {source} and {target} share a layer; neither imports the other")
+            problems.append(
+                f"{arrow}: {source} and {target} share a layer; neither imports the other"
+            )
     return problems
 
 
@@ -277,7 +278,9 @@ def test_checker_catches_a_wrong_way_import(case):
 
 def test_checker_lets_a_downward_import_pass():
     known = set(all_modules())
-    text = "from convkit.tasks.base import Task\ndef f():\n    from ..data.decode import read_image\n"
+    text = (
+        "from convkit.tasks.base import Task\ndef f():\n    from ..data.decode import read_image\n"
+    )
     assert wrong_way(imports_in("convkit.detect.task", text, False, known)) == []
 
 
@@ -285,7 +288,10 @@ def test_checker_catches_a_cycle_inside_a_package():
     # detect/report.py <-> tasks/detect.py, as it was, now inside one package
     known = set(all_modules())
     sources = {
-        "convkit.detect.evaluation": ("from convkit.detect.task import EVAL_CONF_THRESHOLD\n", False),
+        "convkit.detect.evaluation": (
+            "from convkit.detect.task import EVAL_CONF_THRESHOLD\n",
+            False,
+        ),
         "convkit.detect.task": (
             "def evaluate():\n    from convkit.detect.evaluation import evaluate_detector\n",
             False,

@@ -89,9 +89,14 @@ def test_monitor_wer_keeps_the_lowest_wer(tmp_path, monkeypatch):
 
     spec = load_spec(EXAMPLES / "crnn.yaml")
     trainer = Trainer(
-        build(spec), task_for_spec(spec), [], None, TrainConfig(monitor="wer", epochs=1),
-        tmp_path, preprocessing={},
-    )  # fmt: skip
+        build(spec),
+        task_for_spec(spec),
+        [],
+        None,
+        TrainConfig(monitor="wer", epochs=1),
+        tmp_path,
+        preprocessing={},
+    )
     monkeypatch.setattr(trainer, "_save_model", lambda: None)
     trainer.is_main = False  # set up by fit(); nothing is written here
     for epoch, wer in enumerate([0.5, 0.3, 0.4], start=1):

@@ -48,9 +48,15 @@ def _available_split(data, split: str) -> str:
 
 
 def evaluate_detector(
-    model, data, *, split: str = "test", options: dict | None = None, out_dir=None,
-    progress: bool = True, batch_size: int = 32,
-) -> dict:  # fmt: skip
+    model,
+    data,
+    *,
+    split: str = "test",
+    options: dict | None = None,
+    out_dir=None,
+    progress: bool = True,
+    batch_size: int = 32,
+) -> dict:
     """mAP@0.5, mAP@[0.5:0.95], per-class AP and precision/recall of ``model`` on ``data``.
 
     ``split`` picks VOC's ``ImageSets/Main/<split>.txt`` or a YOLO YAML's

@@ -57,9 +57,13 @@ class DetectPreprocessing:
 
     def to_dict(self) -> dict:
         return {
-            "kind": self.kind, "height": self.height, "width": self.width,
-            "channels": self.channels, "mean": self.mean, "std": self.std,
-        }  # fmt: skip
+            "kind": self.kind,
+            "height": self.height,
+            "width": self.width,
+            "channels": self.channels,
+            "mean": self.mean,
+            "std": self.std,
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> DetectPreprocessing:

@@ -45,6 +45,7 @@ def prepared_stream(
 
     ``workers``: threads that prepare (0: in the calling thread; None: default_workers()).
     """
+
     def prepare(item):
         try:
             return model.prepare_with_info(item), None

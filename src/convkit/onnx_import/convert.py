@@ -234,6 +234,7 @@ def write_model(
         preprocessing = Preprocessing.for_spec(spec).to_dict()
     out = Path(out) if out else path.with_suffix(".convkit")
     task = ClassifyTask(num_classes=classes, labels=labels, input_channels=spec.input.channels)
-    save_model(out, net, task=task, preprocessing=preprocessing,
-               metadata={"imported_from": path.name})  # fmt: skip
+    save_model(
+        out, net, task=task, preprocessing=preprocessing, metadata={"imported_from": path.name}
+    )
     return out
