@@ -20,8 +20,28 @@ from convkit.errors import UsageError
 from convkit.inference.engine import open_model
 
 
-class Detector:
+class _TaskView:
+    """The engine on one model file of ``kind``; any other kind is refused with ``refusal``."""
+
+    kind = ""
+    refusal = ""  # the end of the message: "{path} is a {kind} model" + refusal
+
+    def __init__(self, model_path, device: str, runtime: str):
+        self.model = open_model(model_path, device=device, runtime=runtime)
+        if self.model.kind != self.kind:
+            raise UsageError(f"{model_path} is a {self.model.kind} model{self.refusal}")
+        self.net, self.task = self.model.net, self.model.task
+        self.preprocessing = self.model.preprocessing
+
+
+class Detector(_TaskView):
     """Boxes for photos through the shared engine, with this detector's thresholds."""
+
+    kind = "detect"
+    refusal = (
+        "; `convkit detect` needs a detector (a spec ending in yolo_output). "
+        "Use `convkit predict` for it"
+    )
 
     def __init__(
         self,
@@ -31,14 +51,7 @@ class Detector:
         device: str = "cpu",
         runtime: str = "torch",
     ):
-        self.model = open_model(model_path, device=device, runtime=runtime)
-        if self.model.kind != "detect":
-            raise UsageError(
-                f"{model_path} is a {self.model.kind} model; `convkit detect` needs a detector "
-                "(a spec ending in yolo_output). Use `convkit predict` for it"
-            )
-        self.net, self.task = self.model.net, self.model.task
-        self.preprocessing = self.model.preprocessing
+        super().__init__(model_path, device, runtime)
         self.task.check_options(conf, iou)
         self.conf = self.task.conf_threshold if conf is None else conf
         self.iou = self.task.iou_threshold if iou is None else iou
@@ -66,18 +79,14 @@ class Detector:
             yield path, (prediction["boxes"] if prediction else None), error
 
 
-class TextReader:
+class TextReader(_TaskView):
     """A loaded ``.convkit`` reader (a network ending in ``ctc_output``)."""
 
+    kind = "ocr"
+    refusal = ", not a text reader; use `convkit predict` for it"
+
     def __init__(self, model_path: str | Path, device: str = "cpu", runtime: str = "torch"):
-        self.model = open_model(model_path, device=device, runtime=runtime)
-        if self.model.kind != "ocr":
-            raise UsageError(
-                f"{model_path} is a {self.model.kind} model, not a text reader; "
-                "use `convkit predict` for it"
-            )
-        self.net, self.task = self.model.net, self.model.task
-        self.preprocessing = self.model.preprocessing
+        super().__init__(model_path, device, runtime)
 
     def read_arrays(self, arrays: list, beam: int = 1) -> list[dict]:
         """Preprocessed float32 (C, H, W_i) lines -> [{"text", "confidence"}]."""
