@@ -70,3 +70,19 @@ def test_class_without_truth_is_left_out_of_the_mean():
 def test_pr_curves_png(tmp_path):
     path = plot_pr_curves([result(TRUTH, [0.9, 0.8], [0, 1])], ["a", "b"], tmp_path / "pr.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_batch_results_split_truth_rows_by_image():
+    import torch
+
+    from convkit.detect.map_metrics import batch_results
+
+    detections = [
+        (torch.tensor([[0.0, 0, 10, 10]]), torch.tensor([0.9]), torch.tensor([0])),
+        (torch.zeros((0, 4)), torch.zeros(0), torch.zeros(0, dtype=torch.int64)),
+    ]
+    targets = torch.tensor([[0, 0, 0, 0, 10, 10], [1, 1, 20, 20, 40, 40], [1, 0, 1, 1, 5, 5]])
+    first, second = batch_results(detections, targets)
+    assert first.true_boxes.tolist() == [[0, 0, 10, 10]] and first.true_labels.tolist() == [0]
+    assert second.true_labels.tolist() == [1, 0] and len(second.boxes) == 0
+    assert evaluate_detections([first], ["a", "b"])["map50"] == pytest.approx(1.0)
