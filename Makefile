@@ -1,6 +1,6 @@
 # The two commands of the README:
 #   make demo    set up, then train LeNet and predict (offline; MNIST if given or cached)
-#   make test    set up, then lint and run the whole test suite
+#   make test    set up, then lint (ruff check, ruff format --check) and run the whole test suite
 # Both create .venv on first use. DATA=path/to/mnist EPOCHS=3 make demo picks the data.
 
 VENV    ?= .venv
@@ -28,6 +28,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff format --check src tests benchmarks
 
 test: lint
 	$(BIN)/python -m pytest -n 2 -q --durations=15

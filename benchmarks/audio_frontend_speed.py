@@ -45,7 +45,7 @@ def train_step_seconds(spec, inputs, targets, threads: int, count: int) -> float
     """Best wall time of ``count`` forward + backward + AdamW steps on one batch."""
     import torch
 
-    from convkit.build import build
+    from convkit.nn import build
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)

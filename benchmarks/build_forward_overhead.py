@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from convkit.build import build
+from convkit.nn import build
 from convkit.spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -63,11 +63,21 @@ def main() -> int:
     generated = time.perf_counter()
     torch.set_num_threads(args.threads)
     report = api.fit(
-        args.spec, out / "train", val_data=out / "val", run_dir=out / "run",
+        args.spec,
+        out / "train",
+        val_data=out / "val",
+        run_dir=out / "run",
         augment={"flip": True, "scale": 0.2, "crop_padding": 4},
-        epochs=args.epochs, batch_size=args.batch_size, optimizer="adamw", lr=args.lr,
-        weight_decay=5e-4, schedule="onecycle", seed=0, threads=args.threads, progress=True,
-    )  # fmt: skip
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        optimizer="adamw",
+        lr=args.lr,
+        weight_decay=5e-4,
+        schedule="onecycle",
+        seed=0,
+        threads=args.threads,
+        progress=True,
+    )
     trained = time.perf_counter()
     test = api.evaluate(report.model_path, out / "test", out_dir=out / "eval", progress=False)
     result = {

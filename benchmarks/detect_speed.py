@@ -48,15 +48,15 @@ def main() -> int:
     import torch
 
     from convkit.detect.boxes import batched_nms
-    from convkit.detect.predict import Detector
     from convkit.detect.scenes import make_scene
+    from convkit.inference import Detector
 
     torch.set_num_threads(args.threads)
     model_path = args.model
     if model_path is None:
-        from convkit.build import build
         from convkit.detect.preprocess import DetectPreprocessing
         from convkit.modelfile import save_model
+        from convkit.nn import build
         from convkit.spec import load_spec
         from convkit.tasks import task_for_spec
 

@@ -53,8 +53,8 @@ class SyntheticBatches:
 
 
 def trainer_rate(arch, args, frozen: bool) -> float:
-    from convkit.build import build
-    from convkit.tasks.classify import ClassifyTask
+    from convkit.classify.task import ClassifyTask
+    from convkit.nn import build
     from convkit.train import TrainConfig, Trainer
     from convkit.train.transfer import FreezeCallback
     from convkit.zoo import get_spec
@@ -63,16 +63,31 @@ def trainer_rate(arch, args, frozen: bool) -> float:
     backbone = [layer.name for layer in net.spec.layers if layer.name != "output"]
     net.backbone_layers = backbone
     config = TrainConfig(
-        epochs=2, batch_size=args.batch_size, optimizer="adamw", lr=1e-3, schedule="none",
-        device=args.device, backbone_lr_scale=0.1, threads=args.threads,
-    )  # fmt: skip
+        epochs=2,
+        batch_size=args.batch_size,
+        optimizer="adamw",
+        lr=1e-3,
+        schedule="none",
+        device=args.device,
+        backbone_lr_scale=0.1,
+        threads=args.threads,
+    )
     callbacks = [FreezeCallback(backbone, unfreeze_epoch=2 if frozen else 0)]
     batches = SyntheticBatches(args.steps, args.batch_size, args.size, args.classes)
     with tempfile.TemporaryDirectory() as run_dir:
         task = ClassifyTask(num_classes=args.classes)
         pre = {"kind": "image", "height": args.size, "width": args.size, "channels": 3}
-        trainer = Trainer(net, task, batches, None, config, run_dir, preprocessing=pre,
-                          callbacks=callbacks, progress=False)  # fmt: skip
+        trainer = Trainer(
+            net,
+            task,
+            batches,
+            None,
+            config,
+            run_dir,
+            preprocessing=pre,
+            callbacks=callbacks,
+            progress=False,
+        )
         result = trainer.fit()
     return result.history[-1]["images_per_second"]  # epoch 2: warm
 
@@ -80,7 +95,7 @@ def trainer_rate(arch, args, frozen: bool) -> float:
 def plain_rate(arch, args) -> float:
     import torch
 
-    from convkit.build import build
+    from convkit.nn import build
     from convkit.train.environment import amp_dtype, choose_device
     from convkit.zoo import get_spec
 
@@ -133,11 +148,14 @@ def main() -> None:
 
         torch.set_num_threads(args.threads)
     results = {
-        "arch": args.arch, "size": args.size, "batch_size": args.batch_size, "steps": args.steps,
+        "arch": args.arch,
+        "size": args.size,
+        "batch_size": args.batch_size,
+        "steps": args.steps,
         "trainer_frozen_img_s": trainer_rate(args.arch, args, frozen=True),
         "trainer_full_img_s": trainer_rate(args.arch, args, frozen=False),
         "plain_loop_img_s": plain_rate(args.arch, args),
-    }  # fmt: skip
+    }
     print(json.dumps(results, indent=2))
 
 

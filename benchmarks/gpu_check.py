@@ -35,10 +35,16 @@ def resnet50_spec(classes: int = 1000, size: int = 224) -> dict:
 
     def conv(name, inputs, filters, kernel, stride=1):
         return {
-            "type": "conv2d", "name": name, "inputs": [inputs], "filters": filters,
-            "kernel": kernel, "stride": stride, "padding": kernel // 2, "bias": False,
+            "type": "conv2d",
+            "name": name,
+            "inputs": [inputs],
+            "filters": filters,
+            "kernel": kernel,
+            "stride": stride,
+            "padding": kernel // 2,
+            "bias": False,
             "activation": "identity",
-        }  # fmt: skip
+        }
 
     def bn(name, inputs, relu=True):
         layers = [{"type": "batch_norm", "name": f"{name}_bn", "inputs": [inputs]}]
@@ -108,9 +114,12 @@ def check_lenet(work: Path) -> dict:
 
     started = time.perf_counter()
     report = api.fit(
-        REPO / "examples" / "lenet.yaml", str(MNIST), run_dir=work / "lenet",
-        config=TrainConfig(epochs=2, device="cuda", batch_size=128), progress=False,
-    )  # fmt: skip
+        REPO / "examples" / "lenet.yaml",
+        str(MNIST),
+        run_dir=work / "lenet",
+        config=TrainConfig(epochs=2, device="cuda", batch_size=128),
+        progress=False,
+    )
     seconds = time.perf_counter() - started
     probe = [str(p) for p in sorted((work / "pngs").glob("*.png"))]
     on_gpu = api.load(report.model_path, device="cuda", runtime="torch")
@@ -147,7 +156,7 @@ def check_onnx_cuda(model_path, probe: list[str], expected: list[dict]) -> dict:
 def resnet50_ratio(steps: int, batch: int, size: int) -> dict:
     import torch
 
-    from convkit.build import build
+    from convkit.nn import build
     from convkit.spec import NetSpec
     from convkit.tasks import task_for_spec
     from convkit.train import TrainConfig, Trainer
@@ -181,9 +190,15 @@ def resnet50_ratio(steps: int, batch: int, size: int) -> dict:
         config = TrainConfig(epochs=2, device="cuda", batch_size=batch)
         with tempfile.TemporaryDirectory() as run_dir:
             trainer = Trainer(
-                build(spec), task_for_spec(spec), SyntheticBatches(steps, batch, size, 1000),
-                None, config, run_dir, preprocessing={}, progress=False,
-            )  # fmt: skip
+                build(spec),
+                task_for_spec(spec),
+                SyntheticBatches(steps, batch, size, 1000),
+                None,
+                config,
+                run_dir,
+                preprocessing={},
+                progress=False,
+            )
             result = trainer.fit()
         return result.history[-1]["images_per_second"]  # epoch 2: after autotuning
 

@@ -42,8 +42,8 @@ def save_random_model(spec_path: Path, out: Path, labels: list[str] | None = Non
     """The spec built with random weights and its default preprocessing, saved as a model file."""
     import torch
 
-    from convkit.build import build
     from convkit.modelfile import save_model
+    from convkit.nn import build
     from convkit.spec import load_spec
     from convkit.tasks import task_for_spec
 

@@ -74,17 +74,34 @@ def main() -> int:
         options["mosaic_epochs"] = args.mosaic_epochs
     started = time.perf_counter()
     report = api.fit(
-        args.spec, out / "data", run_dir=out / "run", options=options, augment=args.augment,
-        val_fraction=args.val_fraction, epochs=args.epochs, batch_size=args.batch_size,
-        optimizer="adamw", lr=args.lr, weight_decay=args.weight_decay, schedule="onecycle",
-        seed=args.seed, threads=args.threads, device="cpu", progress=True,
-    )  # fmt: skip
+        args.spec,
+        out / "data",
+        run_dir=out / "run",
+        options=options,
+        augment=args.augment,
+        val_fraction=args.val_fraction,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        optimizer="adamw",
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        schedule="onecycle",
+        seed=args.seed,
+        threads=args.threads,
+        device="cpu",
+        progress=True,
+    )
     trained = time.perf_counter()
     test = report.test or api.evaluate(report.model_path, out / "data", split="test")
     model = api.load(report.model_path)
     result = {
-        "command": "OMP_NUM_THREADS=1 python benchmarks/kangaroo_detect.py " + " ".join(sys.argv[1:]),
-        "split": {"train_and_val": train_count, "test": test_count, "rule": "sorted, i % 5 == 0 is test"},
+        "command": "OMP_NUM_THREADS=1 python benchmarks/kangaroo_detect.py "
+        + " ".join(sys.argv[1:]),
+        "split": {
+            "train_and_val": train_count,
+            "test": test_count,
+            "rule": "sorted, i % 5 == 0 is test",
+        },
         "epochs": args.epochs,
         "anchors": model.task.anchors,
         "best_val": report.best,
@@ -96,7 +113,7 @@ def main() -> int:
         "cpu_train_seconds": round(trained - started, 1),
         "torch_threads": args.threads,
         "model": str(report.model_path),
-    }  # fmt: skip
+    }
     print(json.dumps(result, indent=2))
     (out / "result.json").write_text(json.dumps(result, indent=2))
     return 0

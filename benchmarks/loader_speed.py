@@ -101,7 +101,7 @@ def train_step_rate(spec_name: str, batches: list, repeats: int) -> tuple[float,
     """Images/s of forward + backward + Adam steps of an example spec on given batches."""
     import torch
 
-    from convkit.build import build
+    from convkit.nn import build
     from convkit.spec import load_spec
 
     torch.manual_seed(0)

@@ -34,9 +34,9 @@ def ensure_lines(folder: Path, count: int, seed: int, alphabet: str, lengths) ->
 
 
 def read_all(model_path: Path, folder: Path, beam: int) -> dict:
+    from convkit.inference import TextReader
     from convkit.ocr.labels import find_labelled_images
-    from convkit.ocr.metrics import text_scores
-    from convkit.ocr.reader import TextReader
+    from convkit.ocr.text_metrics import text_scores
 
     pairs = find_labelled_images(folder)
     reader = TextReader(model_path)

@@ -27,8 +27,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def fresh_model_file(folder: Path) -> Path:
-    from convkit.build import build
     from convkit.modelfile import save_model
+    from convkit.nn import build
     from convkit.ocr.preprocess import TextLinePreprocessing
     from convkit.spec import load_spec
     from convkit.tasks import task_for_spec
@@ -66,9 +66,9 @@ def main() -> int:
     import numpy as np
     import torch
 
+    from convkit.inference import TextReader
     from convkit.ocr.generator import generate_text_lines
     from convkit.ocr.preprocess import pad_batch
-    from convkit.ocr.reader import TextReader
 
     torch.set_num_threads(args.threads)
     work = Path(tempfile.mkdtemp(prefix="ocr_speed_"))

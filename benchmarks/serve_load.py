@@ -91,7 +91,7 @@ def start_server(model: Path, runtime: str, src: Path) -> tuple[subprocess.Popen
 
 RANDOM_LENET = """
 import sys, torch
-from convkit.build import build
+from convkit.nn import build
 from convkit.data import Preprocessing
 from convkit.modelfile import save_model
 from convkit.spec import load_spec

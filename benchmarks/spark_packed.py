@@ -63,10 +63,10 @@ def rank_zero_epoch(pack: str, threads: int) -> dict:
     import numpy as np
     import torch
 
-    from convkit.build import build
     from convkit.data import open_image_dataset
     from convkit.data.packed import remember_scan
     from convkit.data.preprocessing import Preprocessing
+    from convkit.nn import build
     from convkit.spec import load_spec
 
     torch.set_num_threads(threads)
@@ -120,9 +120,11 @@ def measure_rss(rows_list: list[int], threads: int, work: Path) -> dict:
         pack_seconds = time.perf_counter() - started
         child = subprocess.run(
             [sys.executable, __file__, "--rank-zero", str(pack), "--threads", str(threads)],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
             env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
-        )  # fmt: skip
+        )
         result = json.loads(child.stdout.strip().splitlines()[-1])
         result["pack_seconds"] = round(pack_seconds, 1)
         results.append(result)
@@ -146,9 +148,13 @@ def measure_speed(epochs: int, threads: int, work: Path) -> dict:
         config = TrainConfig(epochs=epochs, batch_size=64, seed=0, workers=0, threads=threads)
         started = time.perf_counter()
         report = api.fit(
-            LENET, str(data), run_dir=work / name, config=config, progress=False,
+            LENET,
+            str(data),
+            run_dir=work / name,
+            config=config,
+            progress=False,
             evaluate_test=False,
-        )  # fmt: skip
+        )
         runs[name] = {
             "images_per_second": [row["images_per_second"] for row in report.history],
             "val_accuracy": [round(row.get("val_accuracy", 0.0), 4) for row in report.history],

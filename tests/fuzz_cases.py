@@ -19,8 +19,31 @@ from convkit.errors import ConvkitError
 
 LENET = (Path(__file__).resolve().parents[1] / "examples" / "lenet.yaml").read_text()
 # Values that break assumptions: types, signs, sizes, lengths.
-WEIRD = [0, -1, 1, 2**31, 10**9, 10**20, 1.5, float("nan"), "x", "", "1x1x1", None, True,
-         [], [1], [0, 0], {}, {"a": 1}, "relu", "conv2d", "tanh", "9" * 50, "é" * 300]  # fmt: skip
+WEIRD = [
+    0,
+    -1,
+    1,
+    2**31,
+    10**9,
+    10**20,
+    1.5,
+    float("nan"),
+    "x",
+    "",
+    "1x1x1",
+    None,
+    True,
+    [],
+    [1],
+    [0, 0],
+    {},
+    {"a": 1},
+    "relu",
+    "conv2d",
+    "tanh",
+    "9" * 50,
+    "é" * 300,
+]
 
 
 def mutate(value, rng: random.Random, depth: int = 0):

@@ -28,9 +28,18 @@ def jpeg_bomb(side: int = 20000, junk: bool = True) -> bytes:
 
 def tiff_bomb(real: int = 12000, declared: int = 1) -> bytes:
     entries = [
-        (256, real), (256, declared), (257, real), (257, declared), (258, 8), (259, 1),
-        (262, 1), (273, 8), (277, 1), (278, real), (279, 1),
-    ]  # fmt: skip
+        (256, real),
+        (256, declared),
+        (257, real),
+        (257, declared),
+        (258, 8),
+        (259, 1),
+        (262, 1),
+        (273, 8),
+        (277, 1),
+        (278, real),
+        (279, 1),
+    ]
     out = bytearray(b"II*\x00" + struct.pack("<I", 8))
     out += struct.pack("<H", len(entries))
     for tag, value in entries:

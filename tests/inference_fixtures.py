@@ -32,8 +32,8 @@ def save_untrained(spec, path: Path, seed: int = 0, sharpen: float = 1.0) -> Pat
     """
     import torch
 
-    from convkit.build import build
     from convkit.modelfile import save_model
+    from convkit.nn import build
     from convkit.spec import NetSpec, load_spec
     from convkit.tasks import task_for_spec
 

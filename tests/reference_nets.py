@@ -144,8 +144,15 @@ class InvertedResidualV2(nn.Module):
 class MobileNetV2(nn.Module):
     def __init__(self, classes=1000):
         super().__init__()
-        settings = [[1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2],
-                    [6, 96, 3, 1], [6, 160, 3, 2], [6, 320, 1, 1]]  # fmt: skip
+        settings = [
+            [1, 16, 1, 1],
+            [6, 24, 2, 2],
+            [6, 32, 3, 2],
+            [6, 64, 4, 2],
+            [6, 96, 3, 1],
+            [6, 160, 3, 2],
+            [6, 320, 1, 1],
+        ]
         features = [conv_norm_act(3, 32, 3, 2, act=nn.ReLU6)]
         cin = 32
         for t, c, n, s in settings:
@@ -202,23 +209,37 @@ class InvertedResidualV3(nn.Module):
 
 
 V3_SMALL = [
-    (16, 3, 16, 16, True, "RE", 2), (16, 3, 72, 24, False, "RE", 2), (24, 3, 88, 24, False, "RE", 1),
-    (24, 5, 96, 40, True, "HS", 2), (40, 5, 240, 40, True, "HS", 1), (40, 5, 240, 40, True, "HS", 1),
-    (40, 5, 120, 48, True, "HS", 1), (48, 5, 144, 48, True, "HS", 1), (48, 5, 288, 96, True, "HS", 2),
-    (96, 5, 576, 96, True, "HS", 1), (96, 5, 576, 96, True, "HS", 1),
-]  # fmt: skip
+    (16, 3, 16, 16, True, "RE", 2),
+    (16, 3, 72, 24, False, "RE", 2),
+    (24, 3, 88, 24, False, "RE", 1),
+    (24, 5, 96, 40, True, "HS", 2),
+    (40, 5, 240, 40, True, "HS", 1),
+    (40, 5, 240, 40, True, "HS", 1),
+    (40, 5, 120, 48, True, "HS", 1),
+    (48, 5, 144, 48, True, "HS", 1),
+    (48, 5, 288, 96, True, "HS", 2),
+    (96, 5, 576, 96, True, "HS", 1),
+    (96, 5, 576, 96, True, "HS", 1),
+]
 
 
 V3_LARGE = [
-    (16, 3, 16, 16, False, "RE", 1), (16, 3, 64, 24, False, "RE", 2),
-    (24, 3, 72, 24, False, "RE", 1), (24, 5, 72, 40, True, "RE", 2),
-    (40, 5, 120, 40, True, "RE", 1), (40, 5, 120, 40, True, "RE", 1),
-    (40, 3, 240, 80, False, "HS", 2), (80, 3, 200, 80, False, "HS", 1),
-    (80, 3, 184, 80, False, "HS", 1), (80, 3, 184, 80, False, "HS", 1),
-    (80, 3, 480, 112, True, "HS", 1), (112, 3, 672, 112, True, "HS", 1),
-    (112, 5, 672, 160, True, "HS", 2), (160, 5, 960, 160, True, "HS", 1),
+    (16, 3, 16, 16, False, "RE", 1),
+    (16, 3, 64, 24, False, "RE", 2),
+    (24, 3, 72, 24, False, "RE", 1),
+    (24, 5, 72, 40, True, "RE", 2),
+    (40, 5, 120, 40, True, "RE", 1),
+    (40, 5, 120, 40, True, "RE", 1),
+    (40, 3, 240, 80, False, "HS", 2),
+    (80, 3, 200, 80, False, "HS", 1),
+    (80, 3, 184, 80, False, "HS", 1),
+    (80, 3, 184, 80, False, "HS", 1),
+    (80, 3, 480, 112, True, "HS", 1),
+    (112, 3, 672, 112, True, "HS", 1),
+    (112, 5, 672, 160, True, "HS", 2),
     (160, 5, 960, 160, True, "HS", 1),
-]  # fmt: skip
+    (160, 5, 960, 160, True, "HS", 1),
+]
 
 
 class MobileNetV3(nn.Module):
@@ -227,16 +248,20 @@ class MobileNetV3(nn.Module):
         bn = {"eps": 0.001, "momentum": 0.01}
         features = [conv_norm_act(3, 16, 3, 2, act=nn.Hardswish, **bn)]
         for cin, k, hidden, cout, se, act, stride in config:
-            features.append(InvertedResidualV3(
-                cin, k, hidden, cout, se, nn.ReLU if act == "RE" else nn.Hardswish, stride
-            ))  # fmt: skip
+            features.append(
+                InvertedResidualV3(
+                    cin, k, hidden, cout, se, nn.ReLU if act == "RE" else nn.Hardswish, stride
+                )
+            )
         last = config[-1][3]
         features.append(conv_norm_act(last, 6 * last, 1, act=nn.Hardswish, **bn))
         self.features = nn.Sequential(*features)
         self.classifier = nn.Sequential(
-            nn.Linear(6 * last, last_channel), nn.Hardswish(), nn.Dropout(0.2),
+            nn.Linear(6 * last, last_channel),
+            nn.Hardswish(),
+            nn.Dropout(0.2),
             nn.Linear(last_channel, classes),
-        )  # fmt: skip
+        )
 
     def forward(self, x):
         x = nn.functional.adaptive_avg_pool2d(self.features(x), 1)
@@ -263,9 +288,15 @@ class MBConv(nn.Module):
 class EfficientNetB0(nn.Module):
     def __init__(self, classes=1000):
         super().__init__()
-        stages = [(1, 3, 1, 32, 16, 1), (6, 3, 2, 16, 24, 2), (6, 5, 2, 24, 40, 2),
-                  (6, 3, 2, 40, 80, 3), (6, 5, 1, 80, 112, 3), (6, 5, 2, 112, 192, 4),
-                  (6, 3, 1, 192, 320, 1)]  # fmt: skip
+        stages = [
+            (1, 3, 1, 32, 16, 1),
+            (6, 3, 2, 16, 24, 2),
+            (6, 5, 2, 24, 40, 2),
+            (6, 3, 2, 40, 80, 3),
+            (6, 5, 1, 80, 112, 3),
+            (6, 5, 2, 112, 192, 4),
+            (6, 3, 1, 192, 320, 1),
+        ]
         features = [conv_norm_act(3, 32, 3, 2, act=nn.SiLU)]
         for expansion, kernel, stride, cin, cout, count in stages:
             blocks = []
@@ -285,8 +316,26 @@ class EfficientNetB0(nn.Module):
         return self.classifier(torch.flatten(x, 1))
 
 
-VGG16_CONFIG = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M",
-                512, 512, 512, "M"]  # fmt: skip
+VGG16_CONFIG = [
+    64,
+    64,
+    "M",
+    128,
+    128,
+    "M",
+    256,
+    256,
+    256,
+    "M",
+    512,
+    512,
+    512,
+    "M",
+    512,
+    512,
+    512,
+    "M",
+]
 
 
 class VGG16(nn.Module):
@@ -308,10 +357,14 @@ class VGG16(nn.Module):
         self.features = nn.Sequential(*layers)
         self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
         self.classifier = nn.Sequential(
-            nn.Linear(512 * 7 * 7, 4096), nn.ReLU(True), nn.Dropout(),
-            nn.Linear(4096, 4096), nn.ReLU(True), nn.Dropout(),
+            nn.Linear(512 * 7 * 7, 4096),
+            nn.ReLU(True),
+            nn.Dropout(),
+            nn.Linear(4096, 4096),
+            nn.ReLU(True),
+            nn.Dropout(),
             nn.Linear(4096, classes),
-        )  # fmt: skip
+        )
 
     def forward(self, x):
         return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))

@@ -12,8 +12,8 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from convkit.build import build
 from convkit.errors import ShapeError
+from convkit.nn import build
 from convkit.spec import NetSpec
 from convkit.spec.summary import summarize
 

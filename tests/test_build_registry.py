@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch import nn
 
-from convkit.build import build
-from convkit.build.registry import get_builder, register_builder
 from convkit.errors import SpecError
+from convkit.nn import build
+from convkit.nn.registry import get_builder, register_builder
 from convkit.spec import NetSpec, Volume, layer_types, register_layer_type
 from convkit.spec.constraints import Interval, Param
 from convkit.spec.registry import LayerType

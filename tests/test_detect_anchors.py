@@ -87,9 +87,16 @@ def test_anchors_found_at_training_time_travel_in_the_model_file(tmp_path):
     # boxes 40x8 and 8x24 pixels of a 64-wide photo -> 20x4 and 4x12 input pixels -> /4 (stride 4) cells
     np.testing.assert_allclose(sorted(map(tuple, task.anchors)), [(1.0, 3.0), (5.0, 1.0)])
     report = api.fit(
-        spec, data, run_dir=tmp_path / "run", epochs=1, batch_size=6, val_fraction=0.2,
-        threads=1, progress=False, options={"mosaic": 0.5, "hsv": "0.015,0.7,0.4"},
-    )  # fmt: skip
+        spec,
+        data,
+        run_dir=tmp_path / "run",
+        epochs=1,
+        batch_size=6,
+        val_fraction=0.2,
+        threads=1,
+        progress=False,
+        options={"mosaic": 0.5, "hsv": "0.015,0.7,0.4"},
+    )
     model = api.load(report.model_path)
     np.testing.assert_allclose(sorted(map(tuple, model.task.anchors)), [(1.0, 3.0), (5.0, 1.0)])
     assert model.spec.layers[-1].params["anchors"] == "auto"
@@ -124,8 +131,18 @@ def test_train_cli_detection_flags_refuse_bad_values_in_one_line(tmp_path, capsy
     data = _voc(tmp_path / "data", count=2)
     spec = tmp_path / "auto.yaml"
     spec.write_text(AUTO_SPEC)
-    code = main(["train", str(spec), "--data", str(data), "--run-dir", str(tmp_path / "run"),
-                 "--quiet", *flags])  # fmt: skip
+    code = main(
+        [
+            "train",
+            str(spec),
+            "--data",
+            str(data),
+            "--run-dir",
+            str(tmp_path / "run"),
+            "--quiet",
+            *flags,
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and err.startswith("convkit: error:") and message in err
     assert len(err.strip().splitlines()) == 1

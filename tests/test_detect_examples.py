@@ -19,7 +19,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 def test_detector_examples_build_and_leave_anchors_to_the_data(name, grid, params):
     import torch
 
-    from convkit.build import build
+    from convkit.nn import build
     from convkit.tasks import task_for_spec
 
     spec = load_spec(EXAMPLES / name)

@@ -20,7 +20,7 @@ layers:
 
 
 def test_shape_rule_and_parameter_count_match_the_built_module():
-    from convkit.build import build
+    from convkit.nn import build
 
     spec = NetSpec.from_yaml(TINY)
     info = spec.infer()[-1]
@@ -51,8 +51,8 @@ def test_bad_anchors_are_refused_with_the_expected_form(anchors):
 
 
 def test_task_for_a_yolo_output_spec_is_detection_and_round_trips():
+    from convkit.detect.task import DetectTask
     from convkit.tasks import task_for_spec, task_from_dict
-    from convkit.tasks.detect import DetectTask
 
     task = task_for_spec(NetSpec.from_yaml(TINY))
     assert isinstance(task, DetectTask) and task.monitor == "map50"

@@ -64,9 +64,17 @@ def trained(voc_folder, tmp_path_factory):
     spec = run / "tiny.yaml"
     spec.write_text(TINY_DETECTOR)
     report = api.fit(
-        str(spec), voc_folder, run_dir=run / "out", epochs=2, batch_size=8, lr=3e-3,
-        val_fraction=0.2, augment={"flip": True, "scale": 0.1}, threads=1, progress=False,
-    )  # fmt: skip
+        str(spec),
+        voc_folder,
+        run_dir=run / "out",
+        epochs=2,
+        batch_size=8,
+        lr=3e-3,
+        val_fraction=0.2,
+        augment={"flip": True, "scale": 0.1},
+        threads=1,
+        progress=False,
+    )
     return report
 
 
@@ -172,11 +180,11 @@ def test_scenes_cli_writes_each_format(tmp_path, capsys):
 def test_transfer_copies_matching_backbone_and_freezes_it(tmp_path):
     import torch
 
-    from convkit.build import build
+    from convkit.classify.task import ClassifyTask
     from convkit.errors import ModelFileError
     from convkit.modelfile import save_model
+    from convkit.nn import build
     from convkit.spec import NetSpec
-    from convkit.tasks.classify import ClassifyTask
     from convkit.train.transfer import FreezeCallback, layer_of, load_matching_weights
 
     classifier = build(NetSpec.from_yaml(TINY_CLASSIFIER))
@@ -216,10 +224,10 @@ def test_train_init_from_a_classifier_keeps_frozen_layers_fixed(voc_folder, tmp_
     import torch
 
     from convkit import api
-    from convkit.build import build
+    from convkit.classify.task import ClassifyTask
     from convkit.modelfile import load_model, save_model
+    from convkit.nn import build
     from convkit.spec import NetSpec
-    from convkit.tasks.classify import ClassifyTask
 
     classifier = build(NetSpec.from_yaml(TINY_CLASSIFIER))
     source = save_model(
@@ -227,17 +235,31 @@ def test_train_init_from_a_classifier_keeps_frozen_layers_fixed(voc_folder, tmp_
     )
     (tmp_path / "det.yaml").write_text(TINY_DETECTOR)
     report = api.fit(
-        str(tmp_path / "det.yaml"), voc_folder, run_dir=tmp_path / "run", epochs=1, batch_size=8,
-        init_from=source, freeze_epochs=1, threads=1, progress=False,
-    )  # fmt: skip
+        str(tmp_path / "det.yaml"),
+        voc_folder,
+        run_dir=tmp_path / "run",
+        epochs=1,
+        batch_size=8,
+        init_from=source,
+        freeze_epochs=1,
+        threads=1,
+        progress=False,
+    )
     trained = load_model(report.model_path).net.state_dict()
     frozen = classifier.state_dict()
     assert torch.equal(trained["layers.conv1.conv.weight"], frozen["layers.conv1.conv.weight"])
     # without freezing, the same copied layer does move: the check above can fail
     unfrozen = api.fit(
-        str(tmp_path / "det.yaml"), voc_folder, run_dir=tmp_path / "run2", epochs=1, batch_size=8,
-        init_from=source, freeze_epochs=0, threads=1, progress=False,
-    )  # fmt: skip
+        str(tmp_path / "det.yaml"),
+        voc_folder,
+        run_dir=tmp_path / "run2",
+        epochs=1,
+        batch_size=8,
+        init_from=source,
+        freeze_epochs=0,
+        threads=1,
+        progress=False,
+    )
     moved = load_model(unfrozen.model_path).net.state_dict()["layers.conv1.conv.weight"]
     assert not torch.equal(moved, frozen["layers.conv1.conv.weight"])
 

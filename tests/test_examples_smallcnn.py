@@ -35,14 +35,29 @@ def test_smallcnn_trains_a_few_steps(tmp_path):
         folder.mkdir(parents=True)
         for i in range(8):
             image = np.zeros((28, 28), np.uint8)
-            cv2.putText(image, str(label), (6 + int(rng.integers(0, 4)), 22),
-                        cv2.FONT_HERSHEY_SIMPLEX, 0.8, 255, 2)  # fmt: skip
+            cv2.putText(
+                image,
+                str(label),
+                (6 + int(rng.integers(0, 4)), 22),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                0.8,
+                255,
+                2,
+            )
             cv2.imwrite(str(folder / f"{i}.png"), image)
     report = api.fit(
-        SMALLCNN, tmp_path / "data", run_dir=tmp_path / "run", epochs=2, batch_size=20,
-        optimizer="adamw", lr=3e-3, val_fraction=0.2, threads=1, progress=False,
+        SMALLCNN,
+        tmp_path / "data",
+        run_dir=tmp_path / "run",
+        epochs=2,
+        batch_size=20,
+        optimizer="adamw",
+        lr=3e-3,
+        val_fraction=0.2,
+        threads=1,
+        progress=False,
         augment="rotation=10,scale=0.1,translate=0.08",
-    )  # fmt: skip
+    )
     losses = [row["train_loss"] for row in report.history]
     assert len(losses) == 2 and losses[1] < losses[0]
     model = api.load(report.model_path)

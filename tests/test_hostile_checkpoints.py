@@ -39,9 +39,16 @@ def photos(tmp_path_factory):
 def fit(photos, run_dir, epochs, resume=False, callbacks=()):
     config = TrainConfig(epochs=epochs, batch_size=4, workers=0, seed=0, device="cpu")
     return api.fit(
-        TINY, photos, run_dir=run_dir, config=config, val_fraction=0.25, resume=resume,
-        callbacks=callbacks, progress=False, evaluate_test=False,
-    )  # fmt: skip
+        TINY,
+        photos,
+        run_dir=run_dir,
+        config=config,
+        val_fraction=0.25,
+        resume=resume,
+        callbacks=callbacks,
+        progress=False,
+        evaluate_test=False,
+    )
 
 
 def rewrite(path, change_meta=None, change_tensors=None, recompute=True):

@@ -40,9 +40,26 @@ def photo_folder(root: Path) -> Path:
 
 
 def train_argv(spec_file, data, run_dir, *extra):
-    return ["train", str(spec_file), "--data", str(data), "--run-dir", str(run_dir),
-            "--epochs", "1", "--batch-size", "4", "--workers", "0", "--quiet",
-            "--val-fraction", "0.25", "--device", "cpu", *extra]  # fmt: skip
+    return [
+        "train",
+        str(spec_file),
+        "--data",
+        str(data),
+        "--run-dir",
+        str(run_dir),
+        "--epochs",
+        "1",
+        "--batch-size",
+        "4",
+        "--workers",
+        "0",
+        "--quiet",
+        "--val-fraction",
+        "0.25",
+        "--device",
+        "cpu",
+        *extra,
+    ]
 
 
 def read_skipped(run_dir: Path) -> list[dict]:
@@ -91,9 +108,11 @@ def test_the_one_reader_refuses_special_and_oversized_files(tmp_path):
         "            print(error)\n"
     )
     outcome = run_fenced(
-        [str(script), str(tmp_path)], module=False, timeout=30,
+        [str(script), str(tmp_path)],
+        module=False,
+        timeout=30,
         env={"CONVKIT_MAX_FILE_BYTES": "4096"},
-    )  # fmt: skip
+    )
     lines = outcome.stdout.splitlines()
     assert outcome.returncode == 0, outcome.stderr[-2000:]
     assert len(lines) == 9, outcome.stdout
@@ -178,8 +197,8 @@ def test_predict_lists_folders_by_the_training_rule(tmp_path):
 
 
 def test_detect_and_ocr_list_folders_by_the_training_rule(tmp_path):
-    from convkit.detect.predict import list_images
-    from convkit.ocr.reader import image_files
+    from convkit.detect.inputs import list_images
+    from convkit.ocr.inputs import image_files
 
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "a.png").write_bytes(b"x")

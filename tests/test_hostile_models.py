@@ -23,18 +23,23 @@ FUZZ = Path(__file__).resolve().parent / "fuzz_cases.py"
 
 @pytest.fixture(scope="module")
 def model_file(tmp_path_factory) -> Path:
-    from convkit.build import build
+    from convkit.classify.task import ClassifyTask
     from convkit.data import Preprocessing
     from convkit.modelfile import save_model
+    from convkit.nn import build
     from convkit.spec import NetSpec
-    from convkit.tasks.classify import ClassifyTask
 
     spec = NetSpec.from_dict(
-        {"input": "12x12x1", "layers": [
-            {"conv2d": {"filters": 4, "kernel": 3, "activation": "relu"}},
-            {"max_pool": {"kernel": 2, "stride": 2}}, {"dense": {"units": 8}},
-            {"output": {"classes": 10}}]}
-    )  # fmt: skip
+        {
+            "input": "12x12x1",
+            "layers": [
+                {"conv2d": {"filters": 4, "kernel": 3, "activation": "relu"}},
+                {"max_pool": {"kernel": 2, "stride": 2}},
+                {"dense": {"units": 8}},
+                {"output": {"classes": 10}},
+            ],
+        }
+    )
     task = ClassifyTask(10, labels=[str(i) for i in range(10)], input_channels=1)
     path = tmp_path_factory.mktemp("model") / "small.convkit"
     return save_model(
@@ -127,8 +132,10 @@ def test_crafted_headers_are_refused_before_building(model_file, tmp_path):
     )
     outcome = run_fenced(
         [str(script), json.dumps({k: str(v) for k, v in paths.items()})],
-        module=False, timeout=60, memory=2 * 1024**3,
-    )  # fmt: skip
+        module=False,
+        timeout=60,
+        memory=2 * 1024**3,
+    )
     assert outcome.returncode == 0, outcome.stderr[-2000:]
     results = json.loads(outcome.stdout)
     for case, (_, fragment) in CRAFTED.items():

@@ -104,12 +104,21 @@ def server(tmp_path_factory):
     model = photo_file(tmp_path_factory.mktemp("serve"))
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "convkit", "serve", str(model), "--host", "127.0.0.1",
-         "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "convkit",
+            "serve",
+            str(model),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
         env={**os.environ, "PYTHONPATH": str(SRC), "OMP_NUM_THREADS": "1"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
-    )  # fmt: skip
+    )
     try:
         deadline = time.monotonic() + 60
         while True:

@@ -79,9 +79,19 @@ def test_train_refuses_a_network_too_big_for_memory_before_allocating(tmp_path):
         "  - output: {classes: 2}\n",
     )
     outcome = run_fenced(
-        ["train", str(spec), "--data", "sklearn-digits", "--run-dir", str(tmp_path / "run"),
-         "--quiet", "--epochs", "1"],
-        timeout=60, memory=2 * 1024**3,
-    )  # fmt: skip
+        [
+            "train",
+            str(spec),
+            "--data",
+            "sklearn-digits",
+            "--run-dir",
+            str(tmp_path / "run"),
+            "--quiet",
+            "--epochs",
+            "1",
+        ],
+        timeout=60,
+        memory=2 * 1024**3,
+    )
     assert_one_line_error(outcome, "GB")
     assert not (tmp_path / "run" / "model.convkit").exists()

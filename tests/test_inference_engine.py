@@ -124,7 +124,7 @@ def test_ocr_cli_predict_cli_and_api_read_each_line_identically(zoo, capsys):
 def test_ocr_decode_trims_each_line_to_its_own_steps():
     import torch
 
-    from convkit.tasks.ocr import OcrTask
+    from convkit.ocr.task import OcrTask
 
     task = OcrTask("az", height=32, pixels_per_step=4.0)
     logits = torch.full((1, 10, 3), -10.0)

@@ -199,7 +199,7 @@ def test_listing_keeps_os_walk_order_and_reports_special_files(tmp_path):
 def test_a_pool_pads_itself_exactly_as_an_explicit_pad_would(kind):
     import torch.nn.functional as F
 
-    from convkit.build import build
+    from convkit.nn import build
     from convkit.spec import NetSpec
 
     spec = NetSpec.from_yaml(

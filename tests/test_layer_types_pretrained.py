@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from convkit.build import build
 from convkit.errors import ShapeError
+from convkit.nn import build
 from convkit.spec import NetSpec
 
 
@@ -15,18 +15,30 @@ def _se_spec(gate_channels: int = 8) -> NetSpec:
         {
             "input": "6x6x8",
             "layers": [
-                {"type": "conv2d", "name": "c", "inputs": ["input"], "filters": 8, "kernel": 1,
-                 "activation": "hardswish"},
+                {
+                    "type": "conv2d",
+                    "name": "c",
+                    "inputs": ["input"],
+                    "filters": 8,
+                    "kernel": 1,
+                    "activation": "hardswish",
+                },
                 {"type": "global_avg_pool", "name": "p", "inputs": ["c"], "keep_dims": True},
-                {"type": "conv2d", "name": "g", "inputs": ["p"], "filters": gate_channels,
-                 "kernel": 1, "activation": "hardsigmoid"},
+                {
+                    "type": "conv2d",
+                    "name": "g",
+                    "inputs": ["p"],
+                    "filters": gate_channels,
+                    "kernel": 1,
+                    "activation": "hardsigmoid",
+                },
                 {"type": "multiply", "name": "m", "inputs": ["c", "g"]},
                 {"type": "activation", "name": "r", "inputs": ["m"], "function": "relu6"},
                 {"type": "global_avg_pool", "name": "q", "inputs": ["r"]},
                 {"type": "output", "name": "output", "inputs": ["q"], "classes": 3},
             ],
         }
-    )  # fmt: skip
+    )
 
 
 def test_multiply_gates_each_map_and_counts_flops():
@@ -49,9 +61,11 @@ def test_multiply_refuses_a_gate_of_the_wrong_width():
 
 def test_activations_match_torch():
     x = torch.linspace(-8, 8, 33).reshape(1, 33)
-    for name, function in [("relu6", torch.nn.functional.relu6),
-                           ("hardswish", torch.nn.functional.hardswish),
-                           ("hardsigmoid", torch.nn.functional.hardsigmoid)]:  # fmt: skip
+    for name, function in [
+        ("relu6", torch.nn.functional.relu6),
+        ("hardswish", torch.nn.functional.hardswish),
+        ("hardsigmoid", torch.nn.functional.hardsigmoid),
+    ]:
         spec = NetSpec.from_dict(
             {"input": "1x1x33", "layers": [{"activation": name}, {"output": 2}]}
         )

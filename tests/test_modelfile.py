@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from convkit.build import build
+from convkit.classify.task import ClassifyTask
 from convkit.data import Preprocessing
 from convkit.errors import ModelFileError
 from convkit.modelfile import load_model, save_model
+from convkit.nn import build
 from convkit.spec import load_spec
-from convkit.tasks.classify import ClassifyTask
 
 LENET = Path(__file__).resolve().parents[1] / "examples" / "lenet.yaml"
 

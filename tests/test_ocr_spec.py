@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from convkit.build import build
 from convkit.errors import ShapeError, SpecError
+from convkit.nn import build
 from convkit.spec import NetSpec, load_spec
 from convkit.spec.shapes import Sequence
 

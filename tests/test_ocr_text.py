@@ -17,7 +17,7 @@ from convkit.ocr.decoding import (
     text_probability,
 )
 from convkit.ocr.labels import find_labelled_images, label_from_filename
-from convkit.ocr.metrics import edit_distance, text_scores
+from convkit.ocr.text_metrics import edit_distance, text_scores
 
 # -- alphabet --------------------------------------------------------------------------
 

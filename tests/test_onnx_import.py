@@ -17,8 +17,9 @@ def export(module, path, size=64, dynamic_hw=False, channels=3):
     axes = {"x": {0: "n", 2: "h", 3: "w"}} if dynamic_hw else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(module.eval(), (x,), str(path), input_names=["x"], dynamic_axes=axes,
-                          dynamo=False)  # fmt: skip
+        torch.onnx.export(
+            module.eval(), (x,), str(path), input_names=["x"], dynamic_axes=axes, dynamo=False
+        )
     return path
 
 
@@ -97,7 +98,7 @@ def test_a_mixed_graph_imports_exactly(tmp_path):
 
 
 def test_round_trip_convkit_onnx_convkit(tmp_path):
-    from convkit.build import build
+    from convkit.nn import build
     from convkit.onnx_import.convert import build_imported
     from convkit.zoo import get_spec
 
@@ -128,8 +129,12 @@ def test_an_unsupported_op_is_refused_naming_node_and_op(tmp_path, capsys):
 
 
 def test_dynamic_spatial_shapes_are_refused(tmp_path, capsys):
-    path = export(nn.Sequential(nn.Conv2d(3, 4, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-                                nn.Linear(4, 2)), tmp_path / "dyn.onnx", size=16, dynamic_hw=True)  # fmt: skip
+    path = export(
+        nn.Sequential(nn.Conv2d(3, 4, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2)),
+        tmp_path / "dyn.onnx",
+        size=16,
+        dynamic_hw=True,
+    )
     assert main(["import", str(path)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "dynamic spatial shapes" in err

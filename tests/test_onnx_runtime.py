@@ -155,7 +155,7 @@ def unexportable_conv(monkeypatch):
     """Every conv layer also computes an op ONNX lacks (bessel i0), without changing its output."""
     import torch
 
-    from convkit.build import build
+    from convkit.nn import build
     from convkit.spec import load_spec
     from inference_fixtures import EXAMPLES
 

@@ -17,9 +17,9 @@ from convkit.search import SearchIndex
 def save_lenet(path, seed: int):
     import torch
 
-    from convkit.build import build
     from convkit.data import Preprocessing
     from convkit.modelfile import save_model
+    from convkit.nn import build
     from convkit.spec import load_spec
     from convkit.tasks import task_for_spec
 
@@ -93,9 +93,17 @@ def test_layer_choice_pools_feature_maps(setup, capsys, tmp_path):
     assert code == 0 and "50-d vectors from layer conv2" in out
     flat = tmp_path / "flat.cindex"
     code, out, _ = run(
-        capsys, "index", setup["model"], setup["photos"], "--out", flat,
-        "--layer", "pool2", "--pooling", "flatten",
-    )  # fmt: skip
+        capsys,
+        "index",
+        setup["model"],
+        setup["photos"],
+        "--out",
+        flat,
+        "--layer",
+        "pool2",
+        "--pooling",
+        "flatten",
+    )
     assert code == 0 and "800-d vectors from layer pool2, flattened" in out  # 4x4x50
     code, out, _ = run(capsys, "search", flat, setup["photos"] / "d2" / "02.png", "--top", "1")
     assert code == 0 and "02.png" in out.splitlines()[1]

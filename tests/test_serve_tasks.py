@@ -17,8 +17,8 @@ def save_untrained(spec_file: Path, path: Path) -> Path:
     """The example spec, built with its task and default preprocessing, saved untrained."""
     import torch
 
-    from convkit.build import build
     from convkit.modelfile import save_model
+    from convkit.nn import build
     from convkit.spec import load_spec
     from convkit.tasks import task_for_spec
 

@@ -82,11 +82,29 @@ def convkit(cluster, *args: str, wait: bool = True):
 def train_args(cluster, workspace, run_dir: Path, *extra: str) -> list[str]:
     """The one training command of these tests (the fault test runs it again)."""
     return [
-        "train", str(workspace["spec"]), "--data", str(workspace["train"]),
-        "--epochs", "3", "--batch-size", "16", "--seed", "0", "--threads", "1",
-        "--checkpoint-every", "10", "--run-dir", str(run_dir), "--quiet",
-        "--spark", cluster.master_url, "--workers", "2", *extra,
-    ]  # fmt: skip
+        "train",
+        str(workspace["spec"]),
+        "--data",
+        str(workspace["train"]),
+        "--epochs",
+        "3",
+        "--batch-size",
+        "16",
+        "--seed",
+        "0",
+        "--threads",
+        "1",
+        "--checkpoint-every",
+        "10",
+        "--run-dir",
+        str(run_dir),
+        "--quiet",
+        "--spark",
+        cluster.master_url,
+        "--workers",
+        "2",
+        *extra,
+    ]
 
 
 def error_line(err: str) -> str:
@@ -140,9 +158,17 @@ def test_predict_on_the_standalone_cluster(cluster, workspace, reference_run, tm
     out = tmp_path / "predictions.parquet"
     model = reference_run / "model.convkit"
     code, stdout, err = convkit(
-        cluster, "predict", str(model), str(workspace["photos"]),
-        "--spark", cluster.master_url, "--out", str(out), "--top", "2",
-    )  # fmt: skip
+        cluster,
+        "predict",
+        str(model),
+        str(workspace["photos"]),
+        "--spark",
+        cluster.master_url,
+        "--out",
+        str(out),
+        "--top",
+        "2",
+    )
     assert code == 1, err[-3000:]  # one unreadable file, reported in its row
     assert "21 files" in stdout
     table = pd.read_parquet(out).sort_values("path").reset_index(drop=True)
@@ -192,17 +218,33 @@ def test_unreachable_master_and_too_few_slots_are_one_line(cluster, workspace, t
     dead = f"spark://127.0.0.1:{free_port()}"
     started = time.monotonic()
     code, _, err = convkit(
-        cluster, "train", str(workspace["spec"]), "--data", str(workspace["train"]),
-        "--spark", dead, "--run-dir", str(tmp_path / "dead"),
-    )  # fmt: skip
+        cluster,
+        "train",
+        str(workspace["spec"]),
+        "--data",
+        str(workspace["train"]),
+        "--spark",
+        dead,
+        "--run-dir",
+        str(tmp_path / "dead"),
+    )
     assert code == 2
     assert error_line(err).startswith(f"convkit: error: cannot reach the Spark master {dead}")
     assert time.monotonic() - started < 60
 
     code, _, err = convkit(
-        cluster, "train", str(workspace["spec"]), "--data", str(workspace["train"]),
-        "--spark", cluster.master_url, "--workers", "3", "--run-dir", str(tmp_path / "big"),
-    )  # fmt: skip
+        cluster,
+        "train",
+        str(workspace["spec"]),
+        "--data",
+        str(workspace["train"]),
+        "--spark",
+        cluster.master_url,
+        "--workers",
+        "3",
+        "--run-dir",
+        str(tmp_path / "big"),
+    )
     assert code == 2
     line = error_line(err)
     assert "--workers 3 needs 3 Spark task slots at once" in line and "has 2" in line

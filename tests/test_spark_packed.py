@@ -201,9 +201,13 @@ def test_train_single_process_on_a_pack(pack, tmp_path):
     spec = write_tiny_spec(tmp_path)
     config = TrainConfig(epochs=1, batch_size=16, workers=0, seed=0, threads=1)
     report = api.fit(
-        spec, str(out), run_dir=tmp_path / "run", config=config, progress=False,
+        spec,
+        str(out),
+        run_dir=tmp_path / "run",
+        config=config,
+        progress=False,
         evaluate_test=False,
-    )  # fmt: skip
+    )
     assert report.model_path.is_file()
     assert report.history[0]["images_per_second"] > 0
     metadata = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
@@ -297,7 +301,8 @@ def test_pack_picks_the_split_asked_for(tmp_path):
             for k in range(count):
                 cv2.imwrite(str(folder / f"{k}.png"), np.full((8, 8), 40 * k, np.uint8))
     train = pack_dataset(tmp_path / "pets", str(tmp_path / "train.pack"), progress=False)
-    test = pack_dataset(tmp_path / "pets", str(tmp_path / "test.pack"), split="test",
-                        progress=False)  # fmt: skip
+    test = pack_dataset(
+        tmp_path / "pets", str(tmp_path / "test.pack"), split="test", progress=False
+    )
     assert (train.rows, test.rows) == (6, 4)
     assert train.classes == test.classes == ["cat", "dog"]

@@ -61,9 +61,11 @@ def test_every_strict_suggestion_fits(size, kernel, stride, padding):
         text = str(error)
     if "larger than the padded input" in text:
         return
-    listed = re.search(r"`padding: \[(\d+), (\d+), (\d+), (\d+)\]` \(→ (\d+)x(\d+)|"
-                       r"padding (\d+) \(→ (\d+)x(\d+)\)|padding \[(\d+), (\d+)\] \(→ (\d+)x(\d+)\)",
-                       text)  # fmt: skip
+    listed = re.search(
+        r"`padding: \[(\d+), (\d+), (\d+), (\d+)\]` \(→ (\d+)x(\d+)|"
+        r"padding (\d+) \(→ (\d+)x(\d+)\)|padding \[(\d+), (\d+)\] \(→ (\d+)x(\d+)\)",
+        text,
+    )
     assert listed, text
     groups = [int(g) if g else None for g in listed.groups()]
     if groups[0] is not None:

@@ -82,16 +82,21 @@ def test_ocr_error_rates_are_lower_is_better():
 
 
 def test_monitor_wer_keeps_the_lowest_wer(tmp_path, monkeypatch):
-    from convkit.build import build
+    from convkit.nn import build
     from convkit.spec import load_spec
     from convkit.train import Trainer
     from convkit.train.config import TrainConfig
 
     spec = load_spec(EXAMPLES / "crnn.yaml")
     trainer = Trainer(
-        build(spec), task_for_spec(spec), [], None, TrainConfig(monitor="wer", epochs=1),
-        tmp_path, preprocessing={},
-    )  # fmt: skip
+        build(spec),
+        task_for_spec(spec),
+        [],
+        None,
+        TrainConfig(monitor="wer", epochs=1),
+        tmp_path,
+        preprocessing={},
+    )
     monkeypatch.setattr(trainer, "_save_model", lambda: None)
     trainer.is_main = False  # set up by fit(); nothing is written here
     for epoch, wer in enumerate([0.5, 0.3, 0.4], start=1):

@@ -96,8 +96,19 @@ def test_fine_tune_from_a_zoo_name(cache, photos, tmp_path):
 
 def test_a_zoo_name_without_imported_weights_says_how(tmp_path, monkeypatch, photos, capsys):
     monkeypatch.setenv("CONVKIT_WEIGHTS", str(tmp_path / "empty"))
-    code = main(["train", "examples/finetune_resnet18.yaml", "--data", str(photos),
-                 "--init-from", "resnet18", "--epochs", "1", "--quiet"])  # fmt: skip
+    code = main(
+        [
+            "train",
+            "examples/finetune_resnet18.yaml",
+            "--data",
+            str(photos),
+            "--init-from",
+            "resnet18",
+            "--epochs",
+            "1",
+            "--quiet",
+        ]
+    )
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert "no imported weights for resnet18" in err and "convkit weights pull resnet18" in err

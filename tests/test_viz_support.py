@@ -65,11 +65,11 @@ def save_model_file(
     """Build the spec, optionally fit it a few steps, and save it as a .convkit file."""
     import torch
 
-    from convkit.build import build
+    from convkit.classify.task import ClassifyTask
     from convkit.data import Preprocessing
     from convkit.modelfile import save_model
+    from convkit.nn import build
     from convkit.spec import NetSpec
-    from convkit.tasks.classify import ClassifyTask
 
     torch.manual_seed(0)
     spec = NetSpec.from_yaml(spec_yaml)

@@ -22,7 +22,7 @@ def read_events(folder):
 
 
 def test_scalars_and_filters_reach_tensorboard(tmp_path):
-    from convkit.build import build
+    from convkit.nn import build
     from convkit.spec import NetSpec
     from test_viz_support import LENET_YAML
 

@@ -51,9 +51,15 @@ def test_summary_of_resnet50_shows_every_volume(capsys):
 
 @pytest.mark.parametrize(
     "name",
-    ["resnet18", "resnet50", "mobilenet_v2", "mobilenet_v3_small", "mobilenet_v3_large",
-     "efficientnet_b0"],
-)  # fmt: skip
+    [
+        "resnet18",
+        "resnet50",
+        "mobilenet_v2",
+        "mobilenet_v3_small",
+        "mobilenet_v3_large",
+        "efficientnet_b0",
+    ],
+)
 @pytest.mark.parametrize("fmt", ["pth", "safetensors"])
 def test_import_gives_the_reference_logits(name, fmt, tmp_path, capsys):
     from safetensors.torch import save_file
@@ -190,8 +196,10 @@ def _vgg_keys(indices, bn: bool) -> set[str]:
     for index in indices:
         keys |= {f"features.{index}.weight", f"features.{index}.bias"}
         if bn:
-            keys |= {f"features.{index + 1}.{t}" for t in
-                     ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")}  # fmt: skip
+            keys |= {
+                f"features.{index + 1}.{t}"
+                for t in ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
+            }
     return keys | {f"classifier.{i}.{t}" for i in (0, 3, 6) for t in ("weight", "bias")}
 
 

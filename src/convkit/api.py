@@ -75,8 +75,8 @@ def fit(
 ) -> TrainReport:
     """Train ``spec`` on ``data``; write the run folder; evaluate on the test split if any."""
     from convkit import __version__
-    from convkit.build import build
     from convkit.data import stratified_split
+    from convkit.nn import build
     from convkit.tasks import task_for_spec
     from convkit.train import Trainer
     from convkit.train.artifacts import (
@@ -339,7 +339,7 @@ def evaluate(
             model, data, split=split, options=options, out_dir=out_dir, progress=progress
         )
 
-    from convkit.tasks.classify_report import classification_report
+    from convkit.classify.class_metrics import classification_report
 
     try:
         dataset = task.open_data(str(data), split, options or {})

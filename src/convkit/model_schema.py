@@ -37,7 +37,7 @@ def check_document(document: Any, path: str | Path, allow_unsigned: bool = False
     ``convkit upgrade`` only: the user vouches for the header, the weights are
     still checked against their own digest.
     """
-    from convkit.spec.loading import check_document as check_limits
+    from convkit.spec.document import check_document as check_limits
 
     if not isinstance(document, dict):
         raise ModelFileError(

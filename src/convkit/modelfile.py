@@ -43,7 +43,7 @@ class LoadedModel:
     def __init__(
         self,
         path: Path,
-        net: Any = None,  # convkit.build.ConvNet, in eval mode
+        net: Any = None,  # convkit.nn.ConvNet, in eval mode
         spec: Any = None,  # convkit.spec.NetSpec
         task: Any = None,  # convkit.tasks.Task
         preprocessing: dict[str, Any] | None = None,
@@ -194,7 +194,7 @@ def load_model(path: str | Path, device: str = "cpu", allow_unsigned: bool = Fal
 
     ``allow_unsigned``: also read a format-1 file (see ``upgrade_model_file``).
     """
-    from convkit.build import build
+    from convkit.nn import build
 
     document, tensors = read_document(path, allow_unsigned)
     spec, task = _spec_and_task(document, tensors, path)

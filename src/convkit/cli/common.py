@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 from convkit.errors import UsageError
 
@@ -41,13 +40,6 @@ def _number_or_text(value: str, flag: str, key: str):
     if not value:
         raise UsageError(f"{flag}: `{key}` has no value")
     return value
-
-
-def existing_path(text: str, what: str = "file") -> Path:
-    path = Path(text)
-    if not path.exists():
-        raise UsageError(f"{what} not found: {text}")
-    return path
 
 
 def print_json(value) -> None:

@@ -47,14 +47,18 @@ def register(subparsers) -> None:
     detect.add_argument("input", help="an image file or a folder of images (searched recursively)")
     detect.add_argument("--out", metavar="DIR", help="save annotated copies of the images here")
     detect.add_argument(
-        "--conf", type=float, default=None,
+        "--conf",
+        type=float,
+        default=None,
         help="keep detections at least this confident, 0..1 (default: the model's, 0.25)",
-    )  # fmt: skip
+    )
     detect.add_argument(
-        "--iou", type=float, default=None,
+        "--iou",
+        type=float,
+        default=None,
         help="non-maximum suppression: drop a box overlapping a better one by more than "
         "this IoU (default: the model's, 0.45)",
-    )  # fmt: skip
+    )
     add_engine_arguments(detect, batch_size=16)
     detect.set_defaults(handler=run_detect)
 
@@ -88,7 +92,7 @@ def run_detect(args) -> int:
     import sys
     from pathlib import Path
 
-    from convkit.detect.predict import list_images
+    from convkit.detect.inputs import list_images
 
     model = open_for(args, kind="detect", verb="detect")
     options = {"conf_threshold": args.conf, "iou_threshold": args.iou}
@@ -127,9 +131,16 @@ def run_scenes(args) -> int:
     from convkit.detect.scenes import generate_scenes
 
     out = generate_scenes(
-        args.out, args.count, args.format, size=args.size, classes=args.classes,
-        max_objects=args.max_objects, seed=args.seed, progress=not args.quiet,
-        min_extent=args.min_extent, max_extent=args.max_extent,
-    )  # fmt: skip
+        args.out,
+        args.count,
+        args.format,
+        size=args.size,
+        classes=args.classes,
+        max_objects=args.max_objects,
+        seed=args.seed,
+        progress=not args.quiet,
+        min_extent=args.min_extent,
+        max_extent=args.max_extent,
+    )
     print(f"wrote {args.count} scenes ({args.format}) to {out}")
     return 0

@@ -43,8 +43,8 @@ def run_evaluate(args) -> int:
     from pathlib import Path
 
     from convkit import api
+    from convkit.classify.class_metrics import format_report
     from convkit.fileio import check_input_path, check_writable_folder
-    from convkit.tasks.classify_report import format_report
 
     check_input_path(args.data, "--data")  # paths first: not after minutes of evaluation
     if args.out is not None:

@@ -44,12 +44,17 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from convkit.cli.common import existing_path
+    from convkit.errors import UsageError
+    from convkit.fileio import read_file_bytes
     from convkit.onnx_import import write_model
 
     labels = None
-    if args.labels:
-        text = existing_path(args.labels, "labels file").read_text(encoding="utf-8")
+    if args.labels:  # the one reader: regular files only, size cap (a FIFO would hang)
+        raw = read_file_bytes(args.labels, error=UsageError, what="labels file")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise UsageError(f"labels file {args.labels}: not UTF-8 text") from None
         labels = [line.strip() for line in text.splitlines() if line.strip()]
     out = write_model(args.model, args.out, labels=labels, imagenet=args.imagenet)
     if args.spec_out:

@@ -81,7 +81,7 @@ def register(subparsers) -> None:
 
 
 def run_ocr(args) -> int:
-    from convkit.ocr.reader import image_files
+    from convkit.ocr.inputs import image_files
 
     if args.beam < 1:
         raise UsageError(f"`--beam` must be at least 1. Received: --beam {args.beam}")

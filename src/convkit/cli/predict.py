@@ -52,7 +52,7 @@ def register(subparsers) -> None:
     parser.add_argument("inputs", nargs="+", help="image/recording files or folders")
     parser.add_argument("--top", type=int, default=1, metavar="K", help="show the K best labels")
     add_engine_arguments(parser, batch_size=64)
-    from convkit.spark.cli_options import add_predict_arguments, run_spark_predict  # no pyspark
+    from convkit.cli.spark_options import add_predict_arguments, run_spark_predict  # no pyspark
 
     add_predict_arguments(parser)
     parser.set_defaults(handler=run_predict, run_spark_predict=run_spark_predict)

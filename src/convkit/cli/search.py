@@ -109,9 +109,11 @@ def _register_index(subparsers) -> None:
         "(avg, default) or by keeping every position (flatten: best for near-duplicates)",
     )
     parser.add_argument(
-        "--runtime", choices=("auto", "onnx", "torch"), default="auto",
+        "--runtime",
+        choices=("auto", "onnx", "torch"),
+        default="auto",
         help="what embeds: auto (default, ONNX Runtime for the default layer), onnx, torch",
-    )  # fmt: skip
+    )
     change = parser.add_mutually_exclusive_group()
     change.add_argument("--add", action="store_true", help="add FOLDER's new photos to INDEX")
     change.add_argument(

@@ -50,9 +50,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="largest image accepted, in declared pixels (default: %(default)s)",
     )
     parser.add_argument(
-        "--runtime", choices=("auto", "onnx", "torch"), default="auto",
+        "--runtime",
+        choices=("auto", "onnx", "torch"),
+        default="auto",
         help="what runs /predict: auto (default, ONNX Runtime when the model exports), onnx, torch",
-    )  # fmt: skip
+    )
     parser.add_argument(
         "--max-decode-mb",
         type=float,

@@ -65,10 +65,11 @@ def register(subparsers) -> None:
         help="augmentations, e.g. 'flip,crop=4,rotation=10,scale=0.1,brightness=0.2,contrast=0.2'",
     )
     data.add_argument(
-        "--anchors", choices=["auto", "spec"],
+        "--anchors",
+        choices=["auto", "spec"],
         help="detection: auto = k-means on IoU over the training boxes (default when the "
         "spec says `anchors: auto`), spec = the spec's list",
-    )  # fmt: skip
+    )
     data.add_argument("--mosaic", type=float, metavar="P", help="detection: 4-image mosaic share")
     data.add_argument("--hsv", metavar="H,S,V", help="detection: colour gains, e.g. 0.015,0.7,0.4")
     data.add_argument(
@@ -178,7 +179,7 @@ def register(subparsers) -> None:
     )
     run.add_argument("--json", action="store_true", help="print the final report as JSON")
     run.add_argument("--quiet", action="store_true", help="no progress bars or tables")
-    from convkit.spark.cli_options import add_train_arguments, spark_fit  # no pyspark import
+    from convkit.cli.spark_options import add_train_arguments, spark_fit  # no pyspark import
 
     add_train_arguments(parser)
     parser.set_defaults(handler=run_train, spark_fit=spark_fit)
@@ -331,10 +332,21 @@ def run_train(args) -> int:
 
 # The headline numbers of each task's evaluation report, in the order they are shown.
 TEST_SUMMARY_KEYS = (
-    "examples", "accuracy", "top5", "macro", "weighted",  # classification
-    "images", "map50", "map", "precision", "recall",  # detection
-    "lines", "cer", "wer", "exact_match",  # OCR
-)  # fmt: skip
+    "examples",
+    "accuracy",
+    "top5",
+    "macro",
+    "weighted",  # classification
+    "images",
+    "map50",
+    "map",
+    "precision",
+    "recall",  # detection
+    "lines",
+    "cer",
+    "wer",
+    "exact_match",  # OCR
+)
 
 
 def _test_summary(test: dict | None):

@@ -75,7 +75,7 @@ def run_import(args) -> int:
 def run_pull(args) -> int:
     from tqdm import tqdm
 
-    from convkit.weights.cache import pull
+    from convkit.weights.pull import pull
 
     bar = None
 
@@ -83,9 +83,13 @@ def run_pull(args) -> int:
         nonlocal bar
         if bar is None:
             bar = tqdm(
-                total=total, unit="B", unit_scale=True, desc=args.arch, leave=False,
+                total=total,
+                unit="B",
+                unit_scale=True,
+                desc=args.arch,
+                leave=False,
                 disable=not sys.stderr.isatty(),  # a bar only for a person watching
-            )  # fmt: skip
+            )
         bar.update(done - bar.n)
 
     try:

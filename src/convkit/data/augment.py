@@ -281,7 +281,3 @@ def _mix(z):
         z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
         z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
         return z ^ (z >> np.uint64(31))
-
-
-def _matrix(a, b, c, d, e, f) -> np.ndarray:
-    return np.array([[a, b, c], [d, e, f], [0.0, 0.0, 1.0]])

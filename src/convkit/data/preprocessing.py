@@ -226,11 +226,11 @@ def preprocessing_from_dict(d: dict):
     """Rebuild a model file's preprocessing from its ``kind`` (see _PREPROCESSING_KINDS)."""
     import importlib
 
+    known = ", ".join(repr(kind) for kind in _PREPROCESSING_KINDS)
     if not isinstance(d, dict) or "kind" not in d:
-        raise DataError("a preprocessing must be a dict with a 'kind' key ('image' or 'audio')")
+        raise DataError(f"a preprocessing must be a dict with a 'kind' key (one of {known})")
     reference = _PREPROCESSING_KINDS.get(d["kind"])
     if reference is None:
-        known = ", ".join(repr(kind) for kind in _PREPROCESSING_KINDS)
         raise DataError(f"unknown preprocessing kind {d['kind']!r}; expected one of {known}")
     module_name, class_name = reference.split(":")
     return getattr(importlib.import_module(module_name), class_name).from_dict(d)

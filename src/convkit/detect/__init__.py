@@ -2,8 +2,11 @@
 
 A detector is a network whose last layer is ``yolo_output`` (a YOLOv2-style
 head with anchors). This package holds everything that is specific to boxes:
-annotation formats, box-aware augmentation, the loss, decoding with
-non-maximum suppression, mAP, and a generator of synthetic scenes.
+the task (``task``: DetectTask), annotation formats, box-aware augmentation,
+the loss, decoding with non-maximum suppression, the mAP maths
+(``map_metrics``), evaluating a model file (``evaluation``), which photos
+`convkit detect` reads (``inputs``) and a generator of synthetic scenes.
+Predicting in Python: ``convkit.inference.Detector``.
 
 Importing the package is cheap; each module imports torch or OpenCV itself.
 """

@@ -108,9 +108,13 @@ def dataset_box_sizes(
 
 
 def anchors_for_dataset(
-    dataset, k: int, input_size: tuple[int, int], stride: tuple[float, float], seed: int = 0,
+    dataset,
+    k: int,
+    input_size: tuple[int, int],
+    stride: tuple[float, float],
+    seed: int = 0,
     indices=None,
-) -> tuple[list[list[float]], float]:  # fmt: skip
+) -> tuple[list[list[float]], float]:
     """``k`` anchors [[w, h], ...] in grid cells (rounded to 0.01) and their mean best IoU."""
     indices = range(len(dataset)) if indices is None else indices
     sizes = dataset_box_sizes(dataset, indices, input_size, stride)
@@ -159,5 +163,6 @@ def find_anchors(task, dataset) -> None:
     print(
         f"anchors (k-means on IoU over the boxes of {len(dataset)} training images, mean best IoU "
         f"{mean_iou:.2f}): {shown} grid cells",
-        file=sys.stderr, flush=True,
-    )  # fmt: skip
+        file=sys.stderr,
+        flush=True,
+    )

@@ -41,9 +41,12 @@ def rescale(image: np.ndarray, boxes: np.ndarray, factor: float) -> tuple[np.nda
 
 
 def crop(
-    image: np.ndarray, boxes: np.ndarray, labels: np.ndarray, window: tuple[int, int, int, int],
+    image: np.ndarray,
+    boxes: np.ndarray,
+    labels: np.ndarray,
+    window: tuple[int, int, int, int],
     min_visible: float = 0.4,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cut ``window`` (x, y, w, h). Boxes are clipped to it; a box that keeps less than
     ``min_visible`` of its area is dropped, since what is left may not show the object."""
     x, y, w, h = window
@@ -79,9 +82,14 @@ def hsv_jitter(image: np.ndarray, gains: tuple[float, float, float], rng) -> np.
 
 
 def mosaic(
-    tiles: list[tuple[np.ndarray, np.ndarray, np.ndarray]], width: int, height: int, rng,
-    zoom: tuple[float, float] = (1.0, 1.0), fill: int = 114, min_visible: float = 0.25,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    tiles: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    width: int,
+    height: int,
+    rng,
+    zoom: tuple[float, float] = (1.0, 1.0),
+    fill: int = 114,
+    min_visible: float = 0.25,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Four (image, boxes, labels) tiles meeting at a random point, cut to one window.
 
     Each tile is fitted into ``width`` x ``height`` (aspect kept) and laid on a
@@ -228,11 +236,13 @@ class DetectAugment:
         cropping = getattr(augment, "crop_padding", 0) or getattr(augment, "translate", 0.0)
         return cls(
             flip=0.5 if getattr(augment, "flip", False) else 0.0,
-            scale_min=1.0 - scale, scale_max=1.0 + scale,
-            crop=0.5 if cropping else 0.0, seed=seed,
+            scale_min=1.0 - scale,
+            scale_max=1.0 + scale,
+            crop=0.5 if cropping else 0.0,
+            seed=seed,
             brightness=float(getattr(augment, "brightness", 0.0)),
             contrast=float(getattr(augment, "contrast", 0.0)),
-        )  # fmt: skip
+        )
 
     def rng(self, epoch: int, index: int) -> np.random.Generator:
         return np.random.default_rng([self.seed, epoch, index])
@@ -253,9 +263,13 @@ class DetectAugment:
         return [int(i) for i in rng.choice(np.asarray(pool), 3)]
 
     def mosaic_of(
-        self, tiles: list[tuple[np.ndarray, np.ndarray, np.ndarray]], width: int, height: int,
-        epoch: int, index: int,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+        self,
+        tiles: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+        width: int,
+        height: int,
+        epoch: int,
+        index: int,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """A mosaic of ``tiles`` (the example first) for a ``width`` x ``height`` input, then colour."""
         rng = np.random.default_rng([self.seed, epoch, index, 2])
         flipped = []
@@ -333,7 +347,15 @@ def train_augment_options(options: dict) -> dict:
 
 def with_detection_extras(augment: DetectAugment | None, extras: dict, seed: int) -> DetectAugment:
     """``augment`` (or no geometric change at all) with mosaic/HSV from ``extras`` added."""
-    base = augment.to_dict() if augment is not None else {
-        "flip": 0.0, "scale_min": 1.0, "scale_max": 1.0, "crop": 0.0, "seed": seed,
-    }  # fmt: skip
+    base = (
+        augment.to_dict()
+        if augment is not None
+        else {
+            "flip": 0.0,
+            "scale_min": 1.0,
+            "scale_max": 1.0,
+            "crop": 0.0,
+            "seed": seed,
+        }
+    )
     return DetectAugment(**{**base, **extras})

@@ -56,9 +56,17 @@ class DetectBatchSource:
     """Deterministic batches for a given (seed, epoch); unreadable images are skipped and listed."""
 
     def __init__(
-        self, dataset, indices, preprocessing, augment=None, batch_size: int = 16,
-        shuffle: bool = True, seed: int = 0, workers: int = 0, drop_last: bool = False,
-    ):  # fmt: skip
+        self,
+        dataset,
+        indices,
+        preprocessing,
+        augment=None,
+        batch_size: int = 16,
+        shuffle: bool = True,
+        seed: int = 0,
+        workers: int = 0,
+        drop_last: bool = False,
+    ):
         self.dataset = dataset
         self.indices = np.asarray(list(indices), np.int64)
         self.preprocessing = preprocessing

@@ -109,9 +109,15 @@ class DetectionDataset:
         threads = workers or min(8, (os.cpu_count() or 1) * 2)  # cv2 decode releases the GIL
         with ThreadPoolExecutor(max_workers=threads) as pool:
             reasons = list(
-                tqdm(pool.map(check, self.annotations), total=len(self), desc="scan", unit="img",
-                     disable=not progress, leave=False)
-            )  # fmt: skip
+                tqdm(
+                    pool.map(check, self.annotations),
+                    total=len(self),
+                    desc="scan",
+                    unit="img",
+                    disable=not progress,
+                    leave=False,
+                )
+            )
         unreadable = [
             (str(a.image), r) for a, r in zip(self.annotations, reasons, strict=True) if r
         ]
@@ -126,9 +132,14 @@ class DetectionDataset:
                 f"{self.root}: no readable images ({unreadable[0][1] if unreadable else 'none found'})"
             )
         return DetectScan(
-            self.format, len(self), sum(1 for a in self.annotations if a.labels.size == 0),
-            list(self.classes), self.class_counts(), list(self.skipped), list(self.notes),
-        )  # fmt: skip
+            self.format,
+            len(self),
+            sum(1 for a in self.annotations if a.labels.size == 0),
+            list(self.classes),
+            self.class_counts(),
+            list(self.skipped),
+            list(self.notes),
+        )
 
 
 @dataclass
@@ -163,10 +174,14 @@ class DetectScan:
 
     def to_dict(self) -> dict:
         return {
-            "format": self.format, "num_images": self.num_images,
-            "background_images": self.background_images, "classes": self.classes,
-            "class_counts": self.class_counts, "bad": [list(b) for b in self.bad], "notes": self.notes,
-        }  # fmt: skip
+            "format": self.format,
+            "num_images": self.num_images,
+            "background_images": self.background_images,
+            "classes": self.classes,
+            "class_counts": self.class_counts,
+            "bad": [list(b) for b in self.bad],
+            "notes": self.notes,
+        }
 
 
 def detect_format(path: Path) -> str:

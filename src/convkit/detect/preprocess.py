@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from convkit.detect.augment import Letterbox, letterbox
+from convkit.detect.augment import letterbox
 from convkit.errors import DataError
 
 KIND = "detect-letterbox"
@@ -57,9 +57,13 @@ class DetectPreprocessing:
 
     def to_dict(self) -> dict:
         return {
-            "kind": self.kind, "height": self.height, "width": self.width,
-            "channels": self.channels, "mean": self.mean, "std": self.std,
-        }  # fmt: skip
+            "kind": self.kind,
+            "height": self.height,
+            "width": self.width,
+            "channels": self.channels,
+            "mean": self.mean,
+            "std": self.std,
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> DetectPreprocessing:
@@ -110,9 +114,3 @@ class DetectPreprocessing:
         """Decode and fit: (C, H, W) float32, ready to stack into a batch."""
         array, _, _ = self.fit(self.read(path_or_bytes))
         return array
-
-    def load_with_letterbox(self, path_or_bytes) -> tuple[np.ndarray, Letterbox, tuple[int, int]]:
-        """(array (C, H, W), Letterbox, original (width, height)) for mapping boxes back."""
-        image = self.read(path_or_bytes)
-        array, _, info = self.fit(image)
-        return array, info, (image.shape[1], image.shape[0])

@@ -63,11 +63,22 @@ def _polygon(shape: str, cx: float, cy: float, half: float) -> np.ndarray:
         return np.array([[cx, cy - half], [cx + half, cy], [cx, cy + half], [cx - half, cy]])
     # cross: a plus sign, its arms a third of the extent thick
     t = half / 3
-    return np.array([
-        [cx - t, cy - half], [cx + t, cy - half], [cx + t, cy - t], [cx + half, cy - t],
-        [cx + half, cy + t], [cx + t, cy + t], [cx + t, cy + half], [cx - t, cy + half],
-        [cx - t, cy + t], [cx - half, cy + t], [cx - half, cy - t], [cx - t, cy - t],
-    ])  # fmt: skip
+    return np.array(
+        [
+            [cx - t, cy - half],
+            [cx + t, cy - half],
+            [cx + t, cy - t],
+            [cx + half, cy - t],
+            [cx + half, cy + t],
+            [cx + t, cy + t],
+            [cx + t, cy + half],
+            [cx - t, cy + half],
+            [cx - t, cy + t],
+            [cx - half, cy + t],
+            [cx - half, cy - t],
+            [cx - t, cy - t],
+        ]
+    )
 
 
 def _draw(image: np.ndarray, shape: str, cx: int, cy: int, half: int, color) -> list[float]:
@@ -95,9 +106,14 @@ def _iou(box: list[float], others: list[list[float]]) -> float:
 
 
 def make_scene(
-    rng: np.random.Generator, size: int = 128, classes: int = 3, max_objects: int = 4,
-    min_extent: int | None = None, max_extent: int | None = None, max_overlap: float = 0.3,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    rng: np.random.Generator,
+    size: int = 128,
+    classes: int = 3,
+    max_objects: int = 4,
+    min_extent: int | None = None,
+    max_extent: int | None = None,
+    max_overlap: float = 0.3,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One scene: (image (size, size, 3) uint8 RGB, boxes (M, 4), labels (M,)).
 
     Objects are ``min_extent``..``max_extent`` pixels across (by default 11% to
@@ -140,10 +156,17 @@ def _voc_xml(filename: str, size: int, boxes: np.ndarray, labels: np.ndarray, na
 
 
 def generate_scenes(
-    out: str | Path, count: int, format: str = "voc", size: int = 128, classes: int = 3,
-    max_objects: int = 4, seed: int = 0, progress: bool = False,
-    min_extent: int | None = None, max_extent: int | None = None,
-) -> Path:  # fmt: skip
+    out: str | Path,
+    count: int,
+    format: str = "voc",
+    size: int = 128,
+    classes: int = 3,
+    max_objects: int = 4,
+    seed: int = 0,
+    progress: bool = False,
+    min_extent: int | None = None,
+    max_extent: int | None = None,
+) -> Path:
     """Write ``count`` scenes to ``out`` in ``format``; returns ``out``."""
     import cv2
     from tqdm import tqdm
@@ -199,10 +222,15 @@ def generate_scenes(
                 {"id": index, "file_name": f"{stem}.png", "width": size, "height": size}
             )
             for b, label in zip(boxes, labels, strict=True):
-                coco["annotations"].append({
-                    "id": len(coco["annotations"]) + 1, "image_id": index, "category_id": int(label) + 1,
-                    "bbox": [float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1])], "iscrowd": 0,
-                })  # fmt: skip
+                coco["annotations"].append(
+                    {
+                        "id": len(coco["annotations"]) + 1,
+                        "image_id": index,
+                        "category_id": int(label) + 1,
+                        "bbox": [float(b[0]), float(b[1]), float(b[2] - b[0]), float(b[3] - b[1])],
+                        "iscrowd": 0,
+                    }
+                )
     if format == "yolo":
         data = {"path": ".", "train": "images", "val": "images", "names": names}
         import yaml

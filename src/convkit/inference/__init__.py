@@ -8,8 +8,10 @@
 the runtime under it (runtimes.py) is eager PyTorch or ONNX Runtime on an
 exported graph (onnx_export.py, cached by onnx_cache.py). The CLI verbs, the
 server, the Spark UDFs and ``convkit.api`` all call it, so they agree.
+``Detector`` and ``TextReader`` (views.py) are its task-shaped views.
 """
 
 from convkit.inference.engine import InferenceModel, open_model
+from convkit.inference.views import Detector, TextReader
 
-__all__ = ["InferenceModel", "open_model"]
+__all__ = ["Detector", "InferenceModel", "TextReader", "open_model"]

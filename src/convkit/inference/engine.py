@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from convkit.errors import ConvkitError, UsageError
+from convkit.errors import UsageError
 
 RUNTIMES = ("auto", "onnx", "torch")
 POOLINGS = ("avg", "flatten")
@@ -122,6 +122,7 @@ class InferenceModel:
 
     @property
     def input_kind(self) -> str:
+        """The stored preprocessing's kind: "image", "audio", "textline" or "detect-letterbox"."""
         return str(self.preprocessing.to_dict().get("kind", "image"))
 
     @property
@@ -303,10 +304,3 @@ def as_numpy(output):
     if hasattr(output, "detach"):
         output = output.detach().float().cpu().numpy()
     return np.asarray(output, dtype=np.float32)
-
-
-def describe_error(error: BaseException) -> str:
-    """The first line of an error, for a per-item ``error`` field."""
-    if isinstance(error, ConvkitError):
-        return str(error).splitlines()[0] if str(error) else type(error).__name__
-    return f"unreadable input: {type(error).__name__}: {error}".splitlines()[0]

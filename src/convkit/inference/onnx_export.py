@@ -106,10 +106,16 @@ def export_bytes(
         # self-check runs batch 2 and the runtime tests other sizes).
         with _quiet_exporter(), torch.no_grad():
             torch.onnx.export(
-                module, (example,), buffer, dynamo=False, opset_version=opset,
-                input_names=["input"], output_names=["output", "embedding"],
-                dynamic_axes=dynamic or None, do_constant_folding=True,
-            )  # fmt: skip
+                module,
+                (example,),
+                buffer,
+                dynamo=False,
+                opset_version=opset,
+                input_names=["input"],
+                output_names=["output", "embedding"],
+                dynamic_axes=dynamic or None,
+                do_constant_folding=True,
+            )
     except Exception as error:  # torch raises many kinds; the layer probe names the culprit
         raise ExportError(_explain_failure(net, example, opset, error)) from None
     return buffer.getvalue()

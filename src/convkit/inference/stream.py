@@ -31,6 +31,13 @@ def default_workers() -> int:
     return 0 if cores <= 2 else min(4, cores - 2)
 
 
+def describe_error(error: BaseException) -> str:
+    """The first line of an error, for a per-item ``error`` field."""
+    if isinstance(error, ConvkitError):
+        return str(error).splitlines()[0] if str(error) else type(error).__name__
+    return f"unreadable input: {type(error).__name__}: {error}".splitlines()[0]
+
+
 def prepared_stream(
     model, items: Iterable, batch_size: int, workers: int | None = None
 ) -> Iterator[tuple[Any, Any, str | None]]:
@@ -38,7 +45,6 @@ def prepared_stream(
 
     ``workers``: threads that prepare (0: in the calling thread; None: default_workers()).
     """
-    from convkit.inference.engine import describe_error
 
     def prepare(item):
         try:

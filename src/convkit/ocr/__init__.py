@@ -8,9 +8,10 @@ The pieces, each in its own module:
 - ``preprocess`` height normalised (aspect kept), width left free.
 - ``batching``   batches padded to the widest line of each batch.
 - ``decoding``   greedy and beam-search CTC decoding with a confidence.
-- ``metrics``    character error rate, word error rate, exact-match rate.
+- ``text_metrics`` character error rate, word error rate, exact-match rate.
 - ``generator``  synthetic text lines drawn with OpenCV's Hershey fonts.
-- ``reader``     a saved reader reading image files (what `convkit ocr` runs).
+- ``inputs``     which image files `convkit ocr` reads (reading: ``convkit.inference.TextReader``).
+- ``task``       OcrTask: CTC loss, CER/WER metrics, decoding, the data it reads.
 - ``evaluation`` CER/WER/exact match and misread lines (`convkit evaluate`).
 
 Single symbols (one digit, one letter) are plain classification: train an

@@ -7,7 +7,7 @@ puts the blank at index 0 and the alphabet's symbols at 1..len(alphabet), so a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from convkit.errors import DataError, SpecError
 from convkit.spec.layer_types.sequence import ALPHABET_PRESETS
@@ -76,11 +76,6 @@ class Alphabet:
     def decode(self, indices: Iterable[int]) -> str:
         """Class indices -> text; the blank (0) writes nothing."""
         return "".join(self.symbols[i - 1] for i in indices if i != BLANK)
-
-    @classmethod
-    def from_texts(cls, texts: Sequence[str]) -> Alphabet:
-        """The alphabet of a set of labels, sorted, for suggesting one to the user."""
-        return cls("".join(sorted(set("".join(texts)))))
 
 
 def ctc_min_steps(text: str) -> int:

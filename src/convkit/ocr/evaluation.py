@@ -27,7 +27,7 @@ def evaluate_reader(
 
     from convkit.data.batches import one_pass
     from convkit.ocr.decoding import decode_lines
-    from convkit.ocr.metrics import TextScores
+    from convkit.ocr.text_metrics import TextScores
 
     task = model.task
     beam = task.beam if beam is None else beam

@@ -190,7 +190,7 @@ def import_onnx(path: str | Path):
 
 def build_imported(path: str | Path):
     """The ConvNet of the ONNX file at ``path`` with its weights, in eval mode."""
-    from convkit.build import build
+    from convkit.nn import build
 
     spec, state = import_onnx(path)
     net = build(spec)
@@ -212,9 +212,9 @@ def write_model(
     path: str | Path, out: str | Path | None = None, labels=None, imagenet=False
 ) -> Path:
     """Import ``path`` and write a model file (default: beside it, ``.convkit``)."""
+    from convkit.classify.task import ClassifyTask
     from convkit.data import Preprocessing
     from convkit.modelfile import save_model
-    from convkit.tasks.classify import ClassifyTask
 
     path = Path(path)
     net = build_imported(path)
@@ -234,6 +234,7 @@ def write_model(
         preprocessing = Preprocessing.for_spec(spec).to_dict()
     out = Path(out) if out else path.with_suffix(".convkit")
     task = ClassifyTask(num_classes=classes, labels=labels, input_channels=spec.input.channels)
-    save_model(out, net, task=task, preprocessing=preprocessing,
-               metadata={"imported_from": path.name})  # fmt: skip
+    save_model(
+        out, net, task=task, preprocessing=preprocessing, metadata={"imported_from": path.name}
+    )
     return out

@@ -52,12 +52,19 @@ def conv(builder, node) -> None:
     if bias is not None:
         tensors["conv.bias"] = bias
     builder.layer(
-        node, "conv2d", [node.input[0]], tensors,
-        filters=int(weight.shape[0]), kernel=[int(weight.shape[2]), int(weight.shape[3])],
-        stride=list(attrs.get("strides", [1, 1])), padding=list(_pads(builder, node, attrs.get("pads"))),
-        dilation=list(attrs.get("dilations", [1, 1])), groups=int(attrs.get("group", 1)),
-        bias=bias is not None, activation="identity",
-    )  # fmt: skip
+        node,
+        "conv2d",
+        [node.input[0]],
+        tensors,
+        filters=int(weight.shape[0]),
+        kernel=[int(weight.shape[2]), int(weight.shape[3])],
+        stride=list(attrs.get("strides", [1, 1])),
+        padding=list(_pads(builder, node, attrs.get("pads"))),
+        dilation=list(attrs.get("dilations", [1, 1])),
+        groups=int(attrs.get("group", 1)),
+        bias=bias is not None,
+        activation="identity",
+    )
 
 
 def batch_norm(builder, node) -> None:
@@ -66,12 +73,19 @@ def batch_norm(builder, node) -> None:
         builder.constant(node, name, "statistics") for name in node.input[1:5]
     )
     builder.layer(
-        node, "batch_norm", [node.input[0]],
-        {"weight": scale, "bias": shift, "running_mean": mean, "running_var": var,
-         "num_batches_tracked": np.array(0, dtype=np.int64)},
+        node,
+        "batch_norm",
+        [node.input[0]],
+        {
+            "weight": scale,
+            "bias": shift,
+            "running_mean": mean,
+            "running_var": var,
+            "num_batches_tracked": np.array(0, dtype=np.int64),
+        },
         epsilon=float(attrs.get("epsilon", 1e-5)),
         momentum=round(1.0 - float(attrs.get("momentum", 0.9)), 6),  # ONNX keeps, torch blends
-    )  # fmt: skip
+    )
 
 
 def _activation(function: str):
@@ -122,12 +136,21 @@ def _window(builder, node, kind: str) -> None:
         builder.refuse(node, "padding left out of the average (convkit counts padded zeros)")
     if attrs.get("ceil_mode", 0):
         _, _, height, width = builder.shape(node.input[0])
-        for size, k, s, before, after in ((height, kernel[0], stride[0], *padding[:2]),
-                                          (width, kernel[1], stride[1], *padding[2:])):  # fmt: skip
+        for size, k, s, before, after in (
+            (height, kernel[0], stride[0], *padding[:2]),
+            (width, kernel[1], stride[1], *padding[2:]),
+        ):
             if (size + before + after - k) % s:
                 builder.refuse(node, "ceil_mode that adds a partial window")
-    builder.layer(node, f"{kind}_pool", [node.input[0]], {}, kernel=kernel, stride=stride,
-                  padding=list(padding))  # fmt: skip
+    builder.layer(
+        node,
+        f"{kind}_pool",
+        [node.input[0]],
+        {},
+        kernel=kernel,
+        stride=stride,
+        padding=list(padding),
+    )
 
 
 def _global(kind: str):
@@ -189,16 +212,30 @@ def gemm(builder, node) -> None:
     tensors = {"linear.weight": np.ascontiguousarray(weight)}
     if bias is not None:
         tensors["linear.bias"] = np.broadcast_to(bias, (weight.shape[0],)).copy()
-    builder.layer(node, "dense", [node.input[0]], tensors, units=int(weight.shape[0]),
-                  activation="identity", bias=bias is not None)  # fmt: skip
+    builder.layer(
+        node,
+        "dense",
+        [node.input[0]],
+        tensors,
+        units=int(weight.shape[0]),
+        activation="identity",
+        bias=bias is not None,
+    )
 
 
 def matmul(builder, node) -> None:
     weight = builder.constant(node, node.input[1], "weights")
     if weight.ndim != 2:
         builder.refuse(node, "a matrix product that is not (N, in) x (in, out)")
-    builder.layer(node, "dense", [node.input[0]], {"linear.weight": np.ascontiguousarray(weight.T)},
-                  units=int(weight.shape[1]), activation="identity", bias=False)  # fmt: skip
+    builder.layer(
+        node,
+        "dense",
+        [node.input[0]],
+        {"linear.weight": np.ascontiguousarray(weight.T)},
+        units=int(weight.shape[1]),
+        activation="identity",
+        bias=False,
+    )
 
 
 def add(builder, node) -> None:

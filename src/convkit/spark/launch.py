@@ -187,7 +187,7 @@ def is_peer_failure(record: dict) -> bool:
 
 
 def peer_failure_summary(message: str) -> str:
-    """"Connection reset by peer" and the address, without gloo's source path and advice."""
+    """ "Connection reset by peer" and the address, without gloo's source path and advice."""
     for hint in PEER_FAILURE_HINTS:
         if hint in message:
             address = re.search(r"\[([\w.:-]+)\]:(\d+)", message)

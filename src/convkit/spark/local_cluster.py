@@ -237,8 +237,11 @@ class LocalCluster:
     def leftover_processes(self) -> list[int]:
         """PIDs of processes that carry this cluster's marker, except master and workers."""
         daemons = {p.pid for p in [*self._workers.values(), self._master] if p is not None}
-        return [pid for pid in processes_with_marker(CLUSTER_ID_VARIABLE, self.cluster_id)
-                if pid not in daemons and _alive(pid)]
+        return [
+            pid
+            for pid in processes_with_marker(CLUSTER_ID_VARIABLE, self.cluster_id)
+            if pid not in daemons and _alive(pid)
+        ]
 
     def __enter__(self) -> LocalCluster:
         return self.start()

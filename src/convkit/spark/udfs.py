@@ -141,7 +141,7 @@ def embed_frame(
 
 def prepare_rows(model, contents) -> tuple[list, list]:
     """Decode + preprocess each row: (array, info) pairs (None when unreadable) and errors."""
-    from convkit.inference.engine import describe_error
+    from convkit.inference.stream import describe_error
 
     prepared, errors = [], []
     for content in contents:

@@ -6,6 +6,10 @@ for info in spec.infer():
     print(info.name, info.output_shape, info.params)
 """
 
+# The subpackage first: it shares its name with the function layer_types() bound
+# below, and the first import of a subpackage rebinds that name on its parent.
+# Importing it is cheap (a list of module names; the types load on first use).
+import convkit.spec.layer_types  # noqa: F401
 from convkit.spec.infer import LayerInfo
 from convkit.spec.loading import load_spec
 from convkit.spec.netspec import INPUT_NAME, LayerSpec, NetSpec, layer

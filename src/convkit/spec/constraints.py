@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from convkit.errors import SpecError
-from convkit.spec.loading import QUOTE_CHARS, short_repr
+from convkit.spec.document import QUOTE_CHARS, short_repr
 from convkit.spec.suggest import did_you_mean
 
 REQUIRED = object()  # marks a parameter without a default

@@ -19,8 +19,8 @@ from typing import Any
 
 from convkit.errors import SpecError
 from convkit.spec.constraints import REQUIRED, validate_params
+from convkit.spec.document import QUOTE_CHARS, check_document, short_repr
 from convkit.spec.graph import INPUT_NAME, execution_order
-from convkit.spec.loading import QUOTE_CHARS, check_document, short_repr
 from convkit.spec.registry import LayerType, get_layer_type
 from convkit.spec.shapes import Volume
 from convkit.spec.suggest import did_you_mean
@@ -132,7 +132,7 @@ class NetSpec:
 
     @classmethod
     def from_yaml(cls, text: str, source: str = "spec") -> NetSpec:
-        from convkit.spec.loading import parse_yaml
+        from convkit.spec.document import parse_yaml
 
         return cls.from_dict(parse_yaml(text, source))
 

@@ -58,6 +58,6 @@ def task_class_for_kind(kind: str):
     return entry.load()
 
 
-register_task("classify", "output", "convkit.tasks.classify:ClassifyTask")
-register_task("ocr", "ctc_output", "convkit.tasks.ocr:OcrTask")
-register_task("detect", "yolo_output", "convkit.tasks.detect:DetectTask")
+register_task("classify", "output", "convkit.classify.task:ClassifyTask")
+register_task("ocr", "ctc_output", "convkit.ocr.task:OcrTask")
+register_task("detect", "yolo_output", "convkit.detect.task:DetectTask")

@@ -42,7 +42,8 @@ def make_scheduler(optimizer, config: TrainConfig, steps_per_epoch: int):
     if config.schedule == "onecycle":
         return torch.optim.lr_scheduler.OneCycleLR(
             # each group peaks at its own lr (a pretrained backbone's is lower)
-            optimizer, max_lr=[group["lr"] for group in optimizer.param_groups],
+            optimizer,
+            max_lr=[group["lr"] for group in optimizer.param_groups],
             total_steps=total_steps,
         )
     return None

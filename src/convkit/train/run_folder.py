@@ -17,10 +17,18 @@ from convkit.fileio import check_writable_folder
 
 # What a run writes; --overwrite removes exactly these, nothing else in the folder.
 RUN_FILES = (
-    "model.convkit", "metrics.csv", "metrics.json", "config.yaml", "curves.png",
-    "confusion.png", "samples.png", "skipped.txt", "report.html",
-    "checkpoints/last.ckpt", "checkpoints/previous.ckpt",
-)  # fmt: skip
+    "model.convkit",
+    "metrics.csv",
+    "metrics.json",
+    "config.yaml",
+    "curves.png",
+    "confusion.png",
+    "samples.png",
+    "skipped.txt",
+    "report.html",
+    "checkpoints/last.ckpt",
+    "checkpoints/previous.ckpt",
+)
 
 
 def guard_run_folder(run_dir: str | Path, *, resume: bool, overwrite: bool = False) -> None:

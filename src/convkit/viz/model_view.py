@@ -53,7 +53,7 @@ class LayerView:
 class ModelView:
     """A model loaded once, with what pictures and the server ask of it."""
 
-    net: Any  # convkit.build.ConvNet, in eval mode
+    net: Any  # convkit.nn.ConvNet, in eval mode
     task: Any = None
     preprocessing: Any = None  # an object with .load(path_or_bytes) -> (C, H, W) float32
     metadata: dict = field(default_factory=dict)
@@ -103,7 +103,7 @@ class ModelView:
 
     @property
     def input_kind(self) -> str:
-        """ "image" or "audio", from the preprocessing stored with the model."""
+        """The stored preprocessing's kind: "image", "audio", "textline" or "detect-letterbox"."""
         to_dict = getattr(self.preprocessing, "to_dict", None)
         if to_dict is not None:
             return str(to_dict().get("kind", "image"))

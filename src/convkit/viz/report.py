@@ -234,9 +234,7 @@ def _skipped(run_dir: Path) -> str:
     if not lines:
         return "<h2>Skipped files</h2><p>None: every file could be read.</p>"
     rows = "".join(
-        "<tr>"
-        + "".join(f"<td class='text'>{escape(c)}</td>" for c in line)
-        + "</tr>"
+        "<tr>" + "".join(f"<td class='text'>{escape(c)}</td>" for c in line) + "</tr>"
         for line in lines[:MAX_SKIPPED_SHOWN]
     )
     more = (

@@ -37,7 +37,7 @@ class RunReview:
     """What re-classifying the validation examples showed (or why it could not be done)."""
 
     examples: int = 0
-    report: dict = field(default_factory=dict)  # convkit.tasks.classify_report format
+    report: dict = field(default_factory=dict)  # convkit.classify.class_metrics format
     worst: list[WrongExample] = field(default_factory=list)
     note: str = ""  # a reason when the review is partial or missing
 
@@ -95,7 +95,7 @@ def review_run(model_path: Path, config: dict, worst: int = 16) -> RunReview:
     import torch
     from tqdm import tqdm
 
-    from convkit.tasks.classify_report import classification_report
+    from convkit.classify.class_metrics import classification_report
 
     view = ModelView.from_file(model_path)
     if view.kind != "classify":

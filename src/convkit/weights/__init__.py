@@ -11,7 +11,7 @@
 - ``importer``: shape checks, missing/unmatched keys by name, the model file
   with ImageNet labels and the matching preprocessing.
 - ``catalog`` + ``download``: the URL and SHA-256 of each published file,
-  the resumable download and the user cache.
+  the resumable download; ``cache``: the user cache; ``pull``: the two joined.
 """
 
 from __future__ import annotations
@@ -22,7 +22,11 @@ def __getattr__(name: str):
         from convkit.weights import importer
 
         return getattr(importer, name)
-    if name in ("pull", "cached_model", "cache_dir", "model_path"):
+    if name == "pull":
+        from convkit.weights.pull import pull
+
+        return pull
+    if name in ("cached_model", "cache_dir", "model_path"):
         from convkit.weights import cache
 
         return getattr(cache, name)

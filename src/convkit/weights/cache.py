@@ -14,7 +14,7 @@ from pathlib import Path
 from convkit.errors import ModelFileError
 from convkit.weights.download import file_sha256
 
-__all__ = ["cache_dir", "cached_model", "file_sha256", "model_path", "pull"]
+__all__ = ["cache_dir", "cached_model", "file_sha256", "model_path"]
 
 
 def cache_dir() -> Path:
@@ -48,32 +48,6 @@ def cached_model(arch: str) -> Path:
             f"no imported weights for {arch} (looked for {path}): {how_to_get(arch)}"
         )
     return path
-
-
-def pull(arch: str, url: str | None = None, progress=None, timeout: float = 30.0) -> Path:
-    """Download ``arch``'s published weights into the cache (resumable, verified), then import.
-
-    ``url`` replaces the published address (a mirror, or a local file:// copy).
-    """
-    import urllib.error
-
-    from convkit.weights.catalog import published
-    from convkit.weights.download import download
-    from convkit.weights.importer import import_weights
-
-    entry = published(arch)
-    local = cache_dir() / entry.filename
-    source = url or entry.url
-    try:
-        download(source, local, entry.sha256, timeout=timeout, progress=progress)
-    except (urllib.error.URLError, OSError, ValueError) as error:
-        reason = getattr(error, "reason", None) or error
-        raise ModelFileError(
-            f"cannot download {source} ({reason}); offline, fetch that file on another machine, "
-            f"put it at {local} and run `convkit weights import {local} --arch {arch}`"
-        ) from None
-    import_weights(local, arch)
-    return model_path(arch)
 
 
 # the layer a zoo network's photo embeddings come from: the globally pooled last stage

@@ -82,7 +82,7 @@ def imagenet_preprocessing(spec) -> dict:
 
 def import_state_dict(state: dict, arch: str, source: str = "torchvision", origin="weights"):
     """The built network of ``arch`` holding ``state``; also returns the optional keys it lacked."""
-    from convkit.build import build
+    from convkit.nn import build
     from convkit.zoo import get_spec
 
     spec = get_spec(arch)
@@ -104,8 +104,8 @@ def import_weights(
     ``out`` defaults to the user cache (``convkit.weights.cache.model_path(arch)``),
     where ``--init-from ARCH`` and ``convkit index ARCH`` look for it.
     """
+    from convkit.classify.task import ClassifyTask
     from convkit.modelfile import save_model
-    from convkit.tasks.classify import ClassifyTask
     from convkit.weights.cache import file_sha256, model_path
     from convkit.weights.catalog import imagenet_labels
     from convkit.weights.reader import read_state_dict

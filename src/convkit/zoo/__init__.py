@@ -6,25 +6,9 @@ spec = get_spec("resnet18", classes=10, input="64x64x3")
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from convkit.errors import SpecError
 from convkit.spec.suggest import unknown_name_message
-
-_ZOO: dict[str, Callable] = {}
-_LAYOUTS: dict[str, Callable] = {}
-
-
-def register(name: str, layout: Callable | None = None) -> Callable[[Callable], Callable]:
-    """Add a zoo network; ``layout(classes=…)`` gives its torchvision key table, if it has one."""
-
-    def decorate(function: Callable) -> Callable:
-        _ZOO[name] = function
-        if layout is not None:
-            _LAYOUTS[name] = layout
-        return function
-
-    return decorate
+from convkit.zoo.registry import LAYOUTS, NETWORKS, register
 
 
 def _load() -> None:
@@ -34,32 +18,32 @@ def _load() -> None:
 
 def zoo_names() -> list[str]:
     _load()
-    return sorted(_ZOO)
+    return sorted(NETWORKS)
 
 
 def get_spec(name: str, **options):
     """The NetSpec of the zoo network ``name`` (options: classes, input, …)."""
     _load()
-    if name not in _ZOO:
-        raise SpecError(unknown_name_message("zoo network", name, _ZOO))
-    return _ZOO[name](**options)
+    if name not in NETWORKS:
+        raise SpecError(unknown_name_message("zoo network", name, NETWORKS))
+    return NETWORKS[name](**options)
 
 
 def torchvision_layout(name: str, **options) -> dict[str, str]:
     """convkit layer name -> torchvision module path (e.g. ``stem_conv`` -> ``conv1``)."""
     _load()
-    if name not in _LAYOUTS:
-        with_layout = ", ".join(sorted(_LAYOUTS))
+    if name not in LAYOUTS:
+        with_layout = ", ".join(sorted(LAYOUTS))
         raise SpecError(
             f"zoo network {name!r} has no published weight layout; these do: {with_layout}"
         )
-    return _LAYOUTS[name](**options)
+    return LAYOUTS[name](**options)
 
 
 def layout_names() -> list[str]:
     """The zoo networks whose published (torchvision) weights convkit can import."""
     _load()
-    return sorted(_LAYOUTS)
+    return sorted(LAYOUTS)
 
 
 __all__ = ["get_spec", "layout_names", "register", "torchvision_layout", "zoo_names"]

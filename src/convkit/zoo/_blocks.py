@@ -80,13 +80,23 @@ class Graph:
         """Squeeze-and-excitation: average each map, two 1x1 convolutions, gate the maps."""
         pooled = self.add("global_avg_pool", f"{name}_pool", [source], keep_dims=True)
         reduced = self.add(
-            "conv2d", f"{name}_reduce", [pooled], f"{path}.fc1",
-            filters=squeeze, kernel=1, activation=inner,
-        )  # fmt: skip
+            "conv2d",
+            f"{name}_reduce",
+            [pooled],
+            f"{path}.fc1",
+            filters=squeeze,
+            kernel=1,
+            activation=inner,
+        )
         gates = self.add(
-            "conv2d", f"{name}_expand", [reduced], f"{path}.fc2",
-            filters=channels, kernel=1, activation=gate,
-        )  # fmt: skip
+            "conv2d",
+            f"{name}_expand",
+            [reduced],
+            f"{path}.fc2",
+            filters=channels,
+            kernel=1,
+            activation=gate,
+        )
         return self.add("multiply", f"{name}_scale", [source, gates])
 
     def spec(self, name: str, input: str) -> NetSpec:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from convkit.spec import NetSpec, layer
-from convkit.zoo import register
+from convkit.zoo.registry import register
 
 
 @register("lenet")

@@ -10,8 +10,8 @@ shortcut with that stride, so the `add` sees two volumes of one shape.
 from __future__ import annotations
 
 from convkit.spec import NetSpec
-from convkit.zoo import register
 from convkit.zoo._blocks import Graph
+from convkit.zoo.registry import register
 
 WIDTHS = (64, 128, 256, 512)
 
@@ -21,8 +21,16 @@ def _plain_conv_bn(graph: Graph, name: str, source: str, filters, kernel, stride
     return graph.conv_bn(name, source, filters, kernel, stride, paths=paths)
 
 
-def _block(graph: Graph, name: str, source: str, width: int, stride: int, project: bool,
-           bottleneck: bool, path: str) -> str:  # fmt: skip
+def _block(
+    graph: Graph,
+    name: str,
+    source: str,
+    width: int,
+    stride: int,
+    project: bool,
+    bottleneck: bool,
+    path: str,
+) -> str:
     steps = [("a", 1), ("b", stride), ("c", 1)] if bottleneck else [("a", stride), ("b", 1)]
     kernels = {"a": 1, "b": 3, "c": 1} if bottleneck else {"a": 3, "b": 3}
     out_channels = width * 4 if bottleneck else width
@@ -30,17 +38,27 @@ def _block(graph: Graph, name: str, source: str, width: int, stride: int, projec
     for index, (step, step_stride) in enumerate(steps, 1):
         filters = out_channels if index == len(steps) else width
         current = _plain_conv_bn(
-            graph, f"{name}_{step}", current, filters, kernels[step], step_stride,
+            graph,
+            f"{name}_{step}",
+            current,
+            filters,
+            kernels[step],
+            step_stride,
             (f"{path}.conv{index}", f"{path}.bn{index}"),
-        )  # fmt: skip
+        )
         if index < len(steps):
             current = graph.add("activation", f"{name}_{step}_relu", [current], function="relu")
     shortcut = source
     if project:
         shortcut = _plain_conv_bn(
-            graph, f"{name}_short", source, out_channels, 1, stride,
+            graph,
+            f"{name}_short",
+            source,
+            out_channels,
+            1,
+            stride,
             (f"{path}.downsample.0", f"{path}.downsample.1"),
-        )  # fmt: skip
+        )
     graph.add("add", f"{name}_add", [current, shortcut])
     return graph.add("activation", f"{name}_out", [f"{name}_add"], function="relu")
 
@@ -57,9 +75,15 @@ def resnet_graph(blocks: list[int], bottleneck: bool, classes: int) -> Graph:
             out_channels = width * 4 if bottleneck else width
             project = stride != 1 or out_channels != channels
             source = _block(
-                graph, f"stage{stage}_block{block}", source, width, stride, project,
-                bottleneck, f"layer{stage}.{block - 1}",
-            )  # fmt: skip
+                graph,
+                f"stage{stage}_block{block}",
+                source,
+                width,
+                stride,
+                project,
+                bottleneck,
+                f"layer{stage}.{block - 1}",
+            )
             channels = out_channels
     graph.add("global_avg_pool", "pool", [source])
     graph.add("output", "output", ["pool"], "fc", classes=classes)
@@ -70,8 +94,11 @@ def resnet(name: str, blocks: list[int], classes: int, input: str, bottleneck=Fa
     return resnet_graph(blocks, bottleneck, classes).spec(name, input)
 
 
-_DEPTHS = {"resnet18": ([2, 2, 2, 2], False), "resnet34": ([3, 4, 6, 3], False),
-           "resnet50": ([3, 4, 6, 3], True)}  # fmt: skip
+_DEPTHS = {
+    "resnet18": ([2, 2, 2, 2], False),
+    "resnet34": ([3, 4, 6, 3], False),
+    "resnet50": ([3, 4, 6, 3], True),
+}
 
 
 def _layout(name: str):

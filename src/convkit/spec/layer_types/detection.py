@@ -3,7 +3,7 @@
 It is a 1x1 convolution from the last feature volume H x W x C to
 H x W x A*(5+K): at every grid cell, for each of the A anchors, the box
 offsets ``tx, ty, tw, th``, an objectness score and K class scores. The
-output is raw; ``convkit.tasks.detect`` turns it into loss and boxes.
+output is raw; ``convkit.detect.task`` turns it into loss and boxes.
 Anchors are (width, height) in grid cells, as in YOLOv2 and Deeplearning4j.
 ``anchors: auto`` leaves them to the training data: ``num_anchors`` shapes
 found by k-means on IoU over the training boxes when training starts

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from torch import nn
 
-from convkit.build.activations import make_activation
-from convkit.build.registry import register_builder
+from convkit.nn.activations import make_activation
+from convkit.nn.registry import register_builder
 from convkit.spec.shapes import Sequence, Volume
 
 

@@ -6,7 +6,7 @@
 The module's ``forward`` takes the layer's inputs as positional tensors (one
 for most layers, several for merge layers) and returns one tensor whose shape
 is ``(N, *info.output_shape.tensor_shape())``. Builders live in
-``convkit.build.ops`` (one line per module in ``OP_MODULES``).
+``convkit.nn.ops`` (one line per module in ``OP_MODULES``).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def get_builder(type_name: str) -> Callable:
     global _LOADED
     if not _LOADED:
         _LOADED = True
-        from convkit.build.ops import OP_MODULES
+        from convkit.nn.ops import OP_MODULES
 
         for module_name in OP_MODULES:
             importlib.import_module(module_name)

@@ -14,10 +14,6 @@ from typing import Any, ClassVar
 from convkit.errors import DataError, SpecError, UsageError
 from convkit.tasks.base import Metrics, Task
 
-# Detections below this confidence are too weak to matter for mAP but would
-# slow the evaluation down; the usual mAP protocol keeps nearly everything.
-EVAL_CONF_THRESHOLD = 0.01
-
 
 class DetectMetrics(Metrics):
     """Loss per image and mAP over the epoch (detections are kept on the CPU)."""
@@ -30,7 +26,7 @@ class DetectMetrics(Metrics):
         self.measured = False  # True once a batch was decoded for mAP
 
     def update(self, output, targets, loss) -> None:
-        from convkit.detect.evaluate import ImageResult
+        from convkit.detect.map_metrics import EVAL_CONF_THRESHOLD, batch_results
 
         if loss is not None:
             self.loss_sum += float(loss.detach()) * output.shape[0]
@@ -42,21 +38,10 @@ class DetectMetrics(Metrics):
             return
         self.measured = True
         detections = self.task.detect(output, conf_threshold=EVAL_CONF_THRESHOLD)
-        targets = targets.detach().cpu().numpy()
-        for image, (boxes, scores, labels) in enumerate(detections):
-            truth = targets[targets[:, 0] == image]
-            self.results.append(
-                ImageResult(
-                    boxes.cpu().numpy(),
-                    scores.cpu().numpy(),
-                    labels.cpu().numpy(),
-                    truth[:, 2:6],
-                    truth[:, 1].astype("int64"),
-                )  # fmt: skip
-            )
+        self.results.extend(batch_results(detections, targets))
 
     def compute(self) -> dict[str, float]:
-        from convkit.detect.evaluate import evaluate_detections
+        from convkit.detect.map_metrics import evaluate_detections
 
         if not self.images:
             return {}
@@ -93,9 +78,16 @@ class DetectTask(Task):
     monitor_mode: ClassVar[str] = "max"
 
     def __init__(
-        self, anchors, num_classes: int, stride, input_size, labels: list[str] | None = None,
-        conf_threshold: float = 0.25, iou_threshold: float = 0.45, max_detections: int = 100,
-    ):  # fmt: skip
+        self,
+        anchors,
+        num_classes: int,
+        stride,
+        input_size,
+        labels: list[str] | None = None,
+        conf_threshold: float = 0.25,
+        iou_threshold: float = 0.45,
+        max_detections: int = 100,
+    ):
         self.anchors = None if anchors is None else [[float(w), float(h)] for w, h in anchors]
         self.num_classes = int(num_classes)
         self.stride = (float(stride[0]), float(stride[1]))
@@ -114,9 +106,13 @@ class DetectTask(Task):
         options = options or {}
         anchors, classes, stride = head_geometry(spec)
         task = cls(
-            None if anchors == "auto" else anchors, classes, stride, (spec.input.width, spec.input.height),
-            conf_threshold=float(options.get("conf", 0.25)), iou_threshold=float(options.get("iou", 0.45)),
-        )  # fmt: skip
+            None if anchors == "auto" else anchors,
+            classes,
+            stride,
+            (spec.input.width, spec.input.height),
+            conf_threshold=float(options.get("conf", 0.25)),
+            iou_threshold=float(options.get("iou", 0.45)),
+        )
         task.anchors_to_find = anchors_wanted(spec, options)  # k-means at open_data, 0 = keep
         task.train_augment = train_augment_options(options)  # mosaic, hsv (detection only)
         return task
@@ -140,9 +136,6 @@ class DetectTask(Task):
     def new_metrics(self) -> DetectMetrics:
         return DetectMetrics(self)
 
-    def targets_to(self, targets, device):
-        return targets.to(device, non_blocking=True)
-
     # -- prediction ---------------------------------------------------------
     def detect(
         self, output, conf_threshold: float | None = None, iou_threshold: float | None = None
@@ -151,11 +144,14 @@ class DetectTask(Task):
         from convkit.detect.head import decode_detections
 
         return decode_detections(
-            output, self.anchor_tensor(output.device), self.stride,
+            output,
+            self.anchor_tensor(output.device),
+            self.stride,
             conf_threshold=self.conf_threshold if conf_threshold is None else conf_threshold,
             iou_threshold=self.iou_threshold if iou_threshold is None else iou_threshold,
-            max_detections=self.max_detections, image_size=self.input_size,
-        )  # fmt: skip
+            max_detections=self.max_detections,
+            image_size=self.input_size,
+        )
 
     def prepare_input(self, preprocessing, item):
         """Letterbox one photo; ``info`` keeps the letterbox and the photo's size for decode."""
@@ -168,9 +164,13 @@ class DetectTask(Task):
         return array, {"letterbox": box_map, "size": (image.shape[1], image.shape[0])}
 
     def decode(
-        self, output, top_k: int = 5, infos: list | None = None,
-        conf_threshold: float | None = None, iou_threshold: float | None = None,
-    ) -> list[dict[str, Any]]:  # fmt: skip
+        self,
+        output,
+        top_k: int = 5,
+        infos: list | None = None,
+        conf_threshold: float | None = None,
+        iou_threshold: float | None = None,
+    ) -> list[dict[str, Any]]:
         """One dict per image: ``boxes`` = [{label, index, confidence, box x1,y1,x2,y2}].
 
         With ``infos`` (from ``prepare_input``) boxes are in each photo's own
@@ -195,19 +195,28 @@ class DetectTask(Task):
                 boxes[:, 0::2] = boxes[:, 0::2].clip(0, width)
                 boxes[:, 1::2] = boxes[:, 1::2].clip(0, height)
             detections = [
-                {"label": self.labels[k], "index": k, "confidence": round(s, 6),
-                 "box": [round(v, 2) for v in box]}
+                {
+                    "label": self.labels[k],
+                    "index": k,
+                    "confidence": round(s, 6),
+                    "box": [round(v, 2) for v in box],
+                }
                 for box, s, k in zip(boxes.tolist(), scores.tolist(), labels.tolist(), strict=True)
-            ]  # fmt: skip
+            ]
             top = [
                 {"label": d["label"], "index": d["index"], "probability": d["confidence"]}
                 for d in detections[:top_k]
             ]
-            results.append({
-                "label": top[0]["label"] if top else None,
-                "probability": top[0]["probability"] if top else 0.0,
-                "top": top, "boxes": detections, "width": int(width), "height": int(height),
-            })  # fmt: skip
+            results.append(
+                {
+                    "label": top[0]["label"] if top else None,
+                    "probability": top[0]["probability"] if top else 0.0,
+                    "top": top,
+                    "boxes": detections,
+                    "width": int(width),
+                    "height": int(height),
+                }
+            )
         return results
 
     def check_options(self, conf_threshold=None, iou_threshold=None) -> None:
@@ -232,14 +241,21 @@ class DetectTask(Task):
 
     def spark_row(self, prediction: dict) -> dict:
         return {
-            "label": prediction["label"], "probability": float(prediction["probability"]),
+            "label": prediction["label"],
+            "probability": float(prediction["probability"]),
             "boxes": [
-                {"label": d["label"], "index": int(d["index"]),
-                 "confidence": float(d["confidence"]), "box": [float(v) for v in d["box"]]}
+                {
+                    "label": d["label"],
+                    "index": int(d["index"]),
+                    "confidence": float(d["confidence"]),
+                    "box": [float(v) for v in d["box"]],
+                }
                 for d in prediction["boxes"]
             ],
-            "width": int(prediction["width"]), "height": int(prediction["height"]), "error": None,
-        }  # fmt: skip
+            "width": int(prediction["width"]),
+            "height": int(prediction["height"]),
+            "error": None,
+        }
 
     def summary_line(self, report: dict) -> str:
         return (
@@ -332,21 +348,32 @@ class DetectTask(Task):
     # -- persistence --------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         return {
-            "kind": self.kind, "labels": self.labels, "num_classes": self.num_classes,
-            "anchors": self.anchors, "stride": list(self.stride), "input_size": list(self.input_size),
-            "conf_threshold": self.conf_threshold, "iou_threshold": self.iou_threshold,
+            "kind": self.kind,
+            "labels": self.labels,
+            "num_classes": self.num_classes,
+            "anchors": self.anchors,
+            "stride": list(self.stride),
+            "input_size": list(self.input_size),
+            "conf_threshold": self.conf_threshold,
+            "iou_threshold": self.iou_threshold,
             "max_detections": self.max_detections,
-        }  # fmt: skip
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DetectTask:
         return cls(
-            data["anchors"], data["num_classes"], data["stride"], data["input_size"], data.get("labels"),
-            data.get("conf_threshold", 0.25), data.get("iou_threshold", 0.45), data.get("max_detections", 100),
-        )  # fmt: skip
+            data["anchors"],
+            data["num_classes"],
+            data["stride"],
+            data["input_size"],
+            data.get("labels"),
+            data.get("conf_threshold", 0.25),
+            data.get("iou_threshold", 0.45),
+            data.get("max_detections", 100),
+        )
 
     # -- evaluation (called by convkit.api.evaluate for non-classify tasks) --
     def evaluate(self, model, data, **kwargs) -> dict:
-        from convkit.detect.report import evaluate_detector
+        from convkit.detect.evaluation import evaluate_detector
 
         return evaluate_detector(model, data, **kwargs)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from torch import nn
 
-from convkit.build.ops._padding import make_padder
-from convkit.build.registry import register_builder
+from convkit.nn.ops._padding import make_padder
+from convkit.nn.registry import register_builder
 
 
 class PoolLayer(nn.Module):

@@ -14,6 +14,10 @@ import numpy as np
 
 COCO_THRESHOLDS = tuple(np.round(np.arange(0.5, 0.96, 0.05), 2).tolist())
 
+# Detections below this confidence are too weak to matter for mAP but would
+# slow the evaluation down; the usual mAP protocol keeps nearly everything.
+EVAL_CONF_THRESHOLD = 0.01
+
 
 @dataclass
 class ImageResult:
@@ -24,6 +28,28 @@ class ImageResult:
     labels: np.ndarray  # (D,)
     true_boxes: np.ndarray  # (G, 4)
     true_labels: np.ndarray  # (G,)
+
+
+def batch_results(detections, targets) -> list[ImageResult]:
+    """One ImageResult per image of a batch.
+
+    ``detections`` is the task's ``(boxes, scores, labels)`` per image (tensors);
+    ``targets`` the batch's truth rows ``(image, label, x1, y1, x2, y2)``.
+    """
+    truth_rows = targets.detach().cpu().numpy()
+    results = []
+    for image, (boxes, scores, labels) in enumerate(detections):
+        truth = truth_rows[truth_rows[:, 0] == image]
+        results.append(
+            ImageResult(
+                boxes.cpu().numpy(),
+                scores.cpu().numpy(),
+                labels.cpu().numpy(),
+                truth[:, 2:6],
+                truth[:, 1].astype("int64"),
+            )
+        )
+    return results
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from convkit.build.registry import register_builder
+from convkit.nn.registry import register_builder
 from convkit.spec.layer_types.detection import anchor_count
 
 

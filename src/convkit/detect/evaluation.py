@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from convkit.tasks.detect import EVAL_CONF_THRESHOLD
+from convkit.detect.map_metrics import EVAL_CONF_THRESHOLD, batch_results
 
 
 def collect_results(net, task, batches, device, progress: bool = False) -> list:
@@ -12,22 +12,13 @@ def collect_results(net, task, batches, device, progress: bool = False) -> list:
     import torch
 
     from convkit.data.batches import one_pass
-    from convkit.detect.evaluate import ImageResult
 
     results = []
     net.eval()
     with torch.inference_mode():
         for inputs, targets in one_pass(batches, progress):
             output = net(inputs.to(device)).float()
-            truth = targets.numpy()
-            for image, (boxes, scores, labels) in enumerate(
-                task.detect(output, EVAL_CONF_THRESHOLD)
-            ):
-                mine = truth[truth[:, 0] == image]
-                results.append(
-                    ImageResult(boxes.cpu().numpy(), scores.cpu().numpy(), labels.cpu().numpy(),
-                                mine[:, 2:6], mine[:, 1].astype("int64"))
-                )  # fmt: skip
+            results.extend(batch_results(task.detect(output, EVAL_CONF_THRESHOLD), targets))
     return results
 
 
@@ -57,9 +48,15 @@ def _available_split(data, split: str) -> str:
 
 
 def evaluate_detector(
-    model, data, *, split: str = "test", options: dict | None = None, out_dir=None,
-    progress: bool = True, batch_size: int = 32,
-) -> dict:  # fmt: skip
+    model,
+    data,
+    *,
+    split: str = "test",
+    options: dict | None = None,
+    out_dir=None,
+    progress: bool = True,
+    batch_size: int = 32,
+) -> dict:
     """mAP@0.5, mAP@[0.5:0.95], per-class AP and precision/recall of ``model`` on ``data``.
 
     ``split`` picks VOC's ``ImageSets/Main/<split>.txt`` or a YOLO YAML's
@@ -67,7 +64,7 @@ def evaluate_detector(
     (point ``data`` at the held-out folder). With
     ``out_dir``, the precision-recall curves are drawn to ``pr_curves.png``.
     """
-    from convkit.detect.evaluate import evaluate_detections, plot_pr_curves
+    from convkit.detect.map_metrics import evaluate_detections, plot_pr_curves
 
     task = model.task
     dataset = task.open_data(str(data), _available_split(data, split), options or {})

@@ -9,8 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from convkit.build.activations import make_activation
-from convkit.build.registry import register_builder
+from convkit.nn.activations import make_activation
+from convkit.nn.registry import register_builder
 
 
 class ToSequence(nn.Module):

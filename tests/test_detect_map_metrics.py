@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from convkit.detect.evaluate import (
+from convkit.detect.map_metrics import (
     ImageResult,
     average_precision,
     evaluate_detections,
@@ -18,9 +18,12 @@ TRUTH = np.array([[0, 0, 10, 10], [20, 20, 40, 40]], np.float32)
 
 def result(boxes, scores, labels, true_boxes=TRUTH, true_labels=(0, 1)):
     return ImageResult(
-        np.array(boxes, np.float32).reshape(-1, 4), np.array(scores, np.float32),
-        np.array(labels, np.int64), true_boxes, np.array(true_labels, np.int64),
-    )  # fmt: skip
+        np.array(boxes, np.float32).reshape(-1, 4),
+        np.array(scores, np.float32),
+        np.array(labels, np.int64),
+        true_boxes,
+        np.array(true_labels, np.int64),
+    )
 
 
 def test_perfect_detections_score_one():
@@ -67,3 +70,19 @@ def test_class_without_truth_is_left_out_of_the_mean():
 def test_pr_curves_png(tmp_path):
     path = plot_pr_curves([result(TRUTH, [0.9, 0.8], [0, 1])], ["a", "b"], tmp_path / "pr.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_batch_results_split_truth_rows_by_image():
+    import torch
+
+    from convkit.detect.map_metrics import batch_results
+
+    detections = [
+        (torch.tensor([[0.0, 0, 10, 10]]), torch.tensor([0.9]), torch.tensor([0])),
+        (torch.zeros((0, 4)), torch.zeros(0), torch.zeros(0, dtype=torch.int64)),
+    ]
+    targets = torch.tensor([[0, 0, 0, 0, 10, 10], [1, 1, 20, 20, 40, 40], [1, 0, 1, 1, 5, 5]])
+    first, second = batch_results(detections, targets)
+    assert first.true_boxes.tolist() == [[0, 0, 10, 10]] and first.true_labels.tolist() == [0]
+    assert second.true_labels.tolist() == [1, 0] and len(second.boxes) == 0
+    assert evaluate_detections([first], ["a", "b"])["map50"] == pytest.approx(1.0)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from torch import nn
 
-from convkit.build.ops._padding import torch_pad_order
-from convkit.build.registry import register_builder
+from convkit.nn.ops._padding import torch_pad_order
+from convkit.nn.registry import register_builder
 
 
 @register_builder("upsample")

@@ -33,7 +33,7 @@ class OcrMetrics(Metrics):
         import torch
 
         from convkit.ocr.decoding import collapse
-        from convkit.ocr.metrics import TextScores
+        from convkit.ocr.text_metrics import TextScores
 
         best = output.detach().argmax(dim=-1).tolist()  # (N, T) greedy path
         lengths = self.task.step_lengths(targets.widths.cpu(), output.shape[1]).tolist()
@@ -129,9 +129,6 @@ class OcrTask(Task):
 
     def new_metrics(self) -> OcrMetrics:
         return OcrMetrics(self)
-
-    def targets_to(self, targets, device):
-        return targets.to(device, non_blocking=True)
 
     # -- prediction ---------------------------------------------------------------------
     def prepare_input(self, preprocessing, item):

@@ -1,6 +1,6 @@
 """NetSpec -> torch module. The one place that maps a spec onto PyTorch.
 
-from convkit.build import build
+from convkit.nn import build
 net = build(spec)                  # ConvNet(torch.nn.Module)
 logits = net(x)                    # x (N, C, H, W) float
 maps = net.forward_layers(x, ["conv1", "pool2"])
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 def build(spec):
     """Build the ConvNet of ``spec`` (a NetSpec); raises ShapeError if its volumes do not fit."""
-    from convkit.build.convnet import ConvNet
-    from convkit.build.registry import get_builder
+    from convkit.nn.convnet import ConvNet
+    from convkit.nn.registry import get_builder
 
     infos = spec.infer()
     modules = {}
@@ -22,8 +22,8 @@ def build(spec):
 
 
 def __getattr__(name: str):
-    if name == "ConvNet":  # lazily, so `import convkit.build` does not import torch
-        from convkit.build.convnet import ConvNet
+    if name == "ConvNet":  # lazily, so `import convkit.nn` does not import torch
+        from convkit.nn.convnet import ConvNet
 
         return ConvNet
     raise AttributeError(name)

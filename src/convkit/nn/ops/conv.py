@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from torch import nn
 
-from convkit.build.activations import make_activation
-from convkit.build.ops._padding import make_padder
-from convkit.build.registry import register_builder
+from convkit.nn.activations import make_activation
+from convkit.nn.ops._padding import make_padder
+from convkit.nn.registry import register_builder
 
 
 class ConvLayer(nn.Module):
