@@ -58,6 +58,17 @@ def read_image(
     return decode_image(data, channels, name=name, max_pixels=max_pixels, min_side=min_side)
 
 
+def image_size(source: str | os.PathLike | bytes) -> tuple[int, int]:
+    """(width, height) of an image from its header, or by decoding it when the header
+    says nothing; DataError if it is not a readable image. Paths go through fileio."""
+    data, name = read_bytes(source)
+    header = read_header(data)
+    if header is not None and header.width and header.height:
+        return int(header.width), int(header.height)
+    height, width = decode_image(data, 1, name=name).shape[:2]
+    return int(width), int(height)
+
+
 def decode_image(
     data: bytes,
     channels: int = 3,

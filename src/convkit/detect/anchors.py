@@ -71,20 +71,6 @@ def kmeans_anchors(
     return centres.astype(np.float32), float(shape_iou(sizes, centres).max(axis=1).mean())
 
 
-def image_size(path) -> tuple[int, int]:
-    """(width, height) of an image file, from its header when Pillow can read it."""
-    try:
-        from PIL import Image
-
-        with Image.open(path) as image:
-            return image.size
-    except Exception:  # not a format Pillow knows (or no Pillow): decode it
-        from convkit.detect.dataset import read_rgb
-
-        height, width = read_rgb(path).shape[:2]
-        return width, height
-
-
 def dataset_box_sizes(
     dataset, indices, input_size: tuple[int, int], stride: tuple[float, float]
 ) -> np.ndarray:

@@ -67,7 +67,7 @@ class DetectionDataset:
 
     def image_boxes(self, index: int) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
         """(boxes (M, 4) pixels, labels (M,), image (width, height)) without decoding, if it can."""
-        from convkit.detect.anchors import image_size
+        from convkit.data.decode import image_size  # the header, or a decode
 
         annotation = self.annotations[index]
         if annotation.labels.size == 0:  # nothing to measure: no need to read its size

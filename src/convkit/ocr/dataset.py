@@ -115,9 +115,7 @@ class TextLineDataset:
 
     def image_sizes(self, progress: bool = False) -> list[tuple[int, int] | None]:
         """(width, height) of every image from its header; None if it cannot be read."""
-        from convkit.data.decode import read_image
-        from convkit.data.image_header import read_header
-        from convkit.fileio import read_file_bytes
+        from convkit.data.decode import image_size
 
         items = range(len(self))
         if progress and len(self) > 2000:
@@ -127,17 +125,7 @@ class TextLineDataset:
         sizes: list[tuple[int, int] | None] = []
         for i in items:
             try:
-                data = read_file_bytes(self.paths[i])
-            except DataError:
-                sizes.append(None)
-                continue
-            header = read_header(data)
-            if header is not None and header.width and header.height:
-                sizes.append((header.width, header.height))
-                continue
-            try:  # a format whose header we do not parse: decode it
-                image = read_image(data, channels=self.channels)
-                sizes.append((image.shape[1], image.shape[0]))
+                sizes.append(image_size(self.paths[i]))
             except DataError:
                 sizes.append(None)
         return sizes

@@ -239,18 +239,13 @@ def _read_bytes(path: str, skipped: list) -> bytes | None:
 
 
 def _image_size(data: bytes) -> tuple[int, int]:
-    """(width, height) from the header; a format whose header says nothing is decoded."""
-    from convkit.data.decode import read_image
-    from convkit.data.image_header import read_header
+    """(width, height) from the header (or a decode); (0, 0) marks "unknown": the scan reports it."""
+    from convkit.data.decode import image_size
 
-    header = read_header(data)
-    if header is not None and header.width and header.height:
-        return int(header.width), int(header.height)
     try:
-        height, width = read_image(data, 1).shape[:2]
+        return image_size(data)
     except DataError:
-        return 0, 0  # the scan reports it; a size of 0 marks "unknown"
-    return int(width), int(height)
+        return 0, 0
 
 
 def _relative(path: str, root: str) -> str:
