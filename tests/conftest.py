@@ -33,3 +33,15 @@ def onnx_cache_in_tmp(tmp_path_factory):
 
     os.environ["CONVKIT_CACHE_DIR"] = str(tmp_path_factory.mktemp("convkit-cache"))
     yield
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run every Spark test on one xdist worker (``make test`` uses ``--dist loadgroup``).
+
+    Two Spark applications at once on a 2-core machine (a standalone cluster's
+    JVMs beside a local[2] session and its ranks) slow each other several-fold;
+    one after the other they finish sooner and the other worker runs the rest.
+    """
+    for item in items:
+        if "spark" in item.nodeid:
+            item.add_marker(pytest.mark.xdist_group("spark"))

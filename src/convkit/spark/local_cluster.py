@@ -60,10 +60,10 @@ def end_processes(pids: list[int], grace_s: float = 5.0) -> None:
     for pid in pids:
         _signal(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+    while time.monotonic() < deadline and any(is_alive(pid) for pid in pids):
         time.sleep(0.1)
     for pid in pids:
-        if _alive(pid):
+        if is_alive(pid):
             _signal(pid, signal.SIGKILL)
 
 
@@ -74,7 +74,7 @@ def _signal(pid: int, sig: int) -> None:
         pass
 
 
-def _alive(pid: int) -> bool:
+def is_alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
@@ -240,7 +240,7 @@ class LocalCluster:
         return [
             pid
             for pid in processes_with_marker(CLUSTER_ID_VARIABLE, self.cluster_id)
-            if pid not in daemons and _alive(pid)
+            if pid not in daemons and is_alive(pid)
         ]
 
     def __enter__(self) -> LocalCluster:
@@ -257,6 +257,10 @@ class LocalCluster:
                 return json.loads(response.read())
         except (OSError, ValueError):
             return None
+
+    def started_workers(self) -> list[int]:
+        """Indices of the workers this object started that have not been killed."""
+        return sorted(i for i, p in self._workers.items() if p.poll() is None)
 
     def alive_workers(self) -> int:
         state = self._master_state() or {}
