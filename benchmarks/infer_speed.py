@@ -43,7 +43,11 @@ def save_random_model(spec_path: Path, out: Path, labels: list[str] | None = Non
     import torch
 
     from convkit.modelfile import save_model
-    from convkit.nn import build
+
+    try:
+        from convkit.nn import build
+    except ImportError:  # a checkout from before build/ was renamed nn/ (the baseline)
+        from convkit.build import build
     from convkit.spec import load_spec
     from convkit.tasks import task_for_spec
 

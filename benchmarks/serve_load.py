@@ -91,7 +91,10 @@ def start_server(model: Path, runtime: str, src: Path) -> tuple[subprocess.Popen
 
 RANDOM_LENET = """
 import sys, torch
-from convkit.nn import build
+try:
+    from convkit.nn import build
+except ImportError:  # a checkout from before build/ was renamed nn/ (the baseline)
+    from convkit.build import build
 from convkit.data import Preprocessing
 from convkit.modelfile import save_model
 from convkit.spec import load_spec
