@@ -4,8 +4,9 @@ Two overlaps, in order of what they buy on a small machine:
 
 1. ``forward_ahead``: the forward pass of batch k runs in its own thread while
    the caller's thread reads, decodes and prepares batch k+1 (ONNX Runtime,
-   PyTorch and OpenCV release the GIL). On 2 cores this took `convkit predict`
-   on MNIST PNGs from 11,800 to 16,400 images/s.
+   PyTorch and OpenCV release the GIL). On one 2-core machine this took
+   `convkit predict` on MNIST PNGs, in process, from 11,800 to 16,400
+   images/s (the end-to-end figures are in docs/benchmarks.md).
 2. ``prepared_stream`` with ``workers`` threads: several inputs decoded at
    once. It pays for large photos on many cores; with 2 cores and small images
    the threads only fight the forward pass for the GIL, so it is off there.
