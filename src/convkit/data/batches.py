@@ -337,27 +337,7 @@ def make_batches(
         raise DataError("no examples to batch (empty index list)")
     if indices.min() < 0 or indices.max() >= len(dataset):
         raise DataError(f"indices must lie in 0..{len(dataset) - 1}")
+    common = (dataset, indices, preprocessing, augment, batch_size, shuffle, seed, drop_last)
     if isinstance(getattr(dataset, "images", None), np.ndarray) and collate is None:
-        return InMemoryBatches(
-            dataset,
-            indices,
-            preprocessing,
-            augment,
-            batch_size,
-            shuffle,
-            seed,
-            drop_last,
-            progress=progress,
-        )
-    return FileBatches(
-        dataset,
-        indices,
-        preprocessing,
-        augment,
-        batch_size,
-        shuffle,
-        seed,
-        drop_last,
-        workers,
-        collate=collate,
-    )
+        return InMemoryBatches(*common, progress=progress)
+    return FileBatches(*common, workers, collate=collate)

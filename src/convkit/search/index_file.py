@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -45,12 +45,7 @@ class ModelSource:
     pooling: str = "avg"  # how a feature volume became a vector: "avg" or "flatten"
 
     def to_dict(self) -> dict:
-        return {
-            "fingerprint": self.fingerprint,
-            "model_path": self.model_path,
-            "layer": self.layer,
-            "pooling": self.pooling,
-        }
+        return asdict(self)
 
     def describe(self) -> str:
         return f"layer {self.layer}" + (", flattened" if self.pooling == "flatten" else "")

@@ -74,6 +74,33 @@ class Graph:
             out = self.add("activation", f"{name}_act", [out], function=activation)
         return out
 
+    def conv_norm_act(
+        self,
+        name: str,
+        source: str,
+        filters: int,
+        kernel: int,
+        activation: str,
+        path: str,
+        stride: int = 1,
+        depthwise: bool = False,
+    ) -> str:
+        """``conv_bn`` for torchvision's ``Conv2dNormActivation`` at ``path`` (``.0`` conv, ``.1`` bn).
+
+        ``depthwise``: one kernel per input channel (groups = channels), the
+        middle step of an inverted residual block.
+        """
+        return self.conv_bn(
+            name,
+            source,
+            filters,
+            kernel,
+            stride,
+            groups=filters if depthwise else 1,
+            activation=activation,
+            paths=(f"{path}.0", f"{path}.1"),
+        )
+
     def squeeze_excite(
         self, name: str, source: str, channels: int, squeeze: int, inner: str, gate: str, path: str
     ) -> str:

@@ -37,24 +37,12 @@ def efficientnet_b0_graph(classes: int) -> Graph:
             name, path = f"stage{stage}_block{block + 1}", f"features.{stage}.{block}.block"
             hidden, step, current = channels * expansion, 0, source
             if hidden != channels:
-                current = graph.conv_bn(
-                    f"{name}_expand",
-                    current,
-                    hidden,
-                    1,
-                    activation="silu",
-                    paths=(f"{path}.0.0", f"{path}.0.1"),
+                current = graph.conv_norm_act(
+                    f"{name}_expand", current, hidden, 1, "silu", f"{path}.0"
                 )
                 step += 1
-            current = graph.conv_bn(
-                f"{name}_dw",
-                current,
-                hidden,
-                kernel,
-                stride,
-                groups=hidden,
-                activation="silu",
-                paths=(f"{path}.{step}.0", f"{path}.{step}.1"),
+            current = graph.conv_norm_act(
+                f"{name}_dw", current, hidden, kernel, "silu", f"{path}.{step}", stride, True
             )
             current = graph.squeeze_excite(
                 f"{name}_se",

@@ -70,24 +70,12 @@ def mobilenet_v2_graph(classes: int) -> Graph:
             name, path = f"block{index}", f"features.{index}.conv"
             hidden, step, current = channels * expansion, 0, source
             if expansion != 1:
-                current = graph.conv_bn(
-                    f"{name}_expand",
-                    current,
-                    hidden,
-                    1,
-                    activation="relu6",
-                    paths=(f"{path}.0.0", f"{path}.0.1"),
+                current = graph.conv_norm_act(
+                    f"{name}_expand", current, hidden, 1, "relu6", f"{path}.0"
                 )
                 step = 1
-            current = graph.conv_bn(
-                f"{name}_dw",
-                current,
-                hidden,
-                3,
-                stride,
-                groups=hidden,
-                activation="relu6",
-                paths=(f"{path}.{step}.0", f"{path}.{step}.1"),
+            current = graph.conv_norm_act(
+                f"{name}_dw", current, hidden, 3, "relu6", f"{path}.{step}", stride, depthwise=True
             )
             current = graph.conv_bn(
                 f"{name}_project",
@@ -124,24 +112,12 @@ def mobilenet_v3_graph(name: str, classes: int) -> Graph:
         block, path = f"block{index}", f"features.{index}.block"
         step, current = 0, source
         if hidden != channels:
-            current = graph.conv_bn(
-                f"{block}_expand",
-                current,
-                hidden,
-                1,
-                activation=activation,
-                paths=(f"{path}.0.0", f"{path}.0.1"),
+            current = graph.conv_norm_act(
+                f"{block}_expand", current, hidden, 1, activation, f"{path}.0"
             )
             step += 1
-        current = graph.conv_bn(
-            f"{block}_dw",
-            current,
-            hidden,
-            kernel,
-            stride,
-            groups=hidden,
-            activation=activation,
-            paths=(f"{path}.{step}.0", f"{path}.{step}.1"),
+        current = graph.conv_norm_act(
+            f"{block}_dw", current, hidden, kernel, activation, f"{path}.{step}", stride, True
         )
         step += 1
         if se:
