@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 
 from convkit.errors import UsageError
+
+
+def add_verb(subparsers, name: str, **settings) -> argparse.ArgumentParser:
+    """One verb's parser (``help``, ``description``, ``epilog``, ...).
+
+    Every verb's epilog is a block of example commands laid out by hand, so
+    all of them keep their line breaks (argparse would rewrap them).
+    """
+    return subparsers.add_parser(
+        name, formatter_class=argparse.RawDescriptionHelpFormatter, **settings
+    )
 
 
 def parse_key_values(text: str | None, flag: str) -> dict:

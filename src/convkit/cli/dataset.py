@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
+
+from convkit.cli.common import add_verb
 
 EPILOG = """\
 examples:
@@ -16,15 +17,16 @@ examples:
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
+    parser = add_verb(
+        subparsers,
         "dataset",
         help="pack a dataset as Parquet for streaming (large or remote data)",
         description="Dataset tools.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     verbs = parser.add_subparsers(dest="dataset_command", metavar="ACTION")
-    pack = verbs.add_parser(
+    pack = add_verb(
+        verbs,
         "pack",
         help="write FOLDER as a packed Parquet dataset at OUT",
         description="Write FOLDER (class folders, a CSV, MNIST IDX files; --kind detect: VOC, "
@@ -34,7 +36,6 @@ def register(subparsers) -> None:
         "pyarrow or fsspec opens (s3://, gs://, hdfs://, abfs://...). Training ranks then "
         "read only their own shard of it.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     pack.add_argument("folder", help="the dataset to pack")
     pack.add_argument("out", help="where the packed dataset goes (a folder or URL)")

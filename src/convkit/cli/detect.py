@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
-
+from convkit.cli.common import add_verb
 from convkit.cli.prediction_output import (
     add_engine_arguments,
     open_for,
@@ -35,13 +34,13 @@ Classes (--classes N takes the first N): circle, square, triangle, diamond, cros
 
 
 def register(subparsers) -> None:
-    detect = subparsers.add_parser(
+    detect = add_verb(
+        subparsers,
         "detect",
         help="find objects in photos: boxes, labels, confidences",
         description="Run a detector (a model whose spec ends in yolo_output) on IMAGE or on "
         "every image in FOLDER. Boxes come back in each photo's own pixels.",
         epilog=DETECT_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     detect.add_argument("model", help="a .convkit detector model file")
     detect.add_argument("input", help="an image file or a folder of images (searched recursively)")
@@ -62,14 +61,14 @@ def register(subparsers) -> None:
     add_engine_arguments(detect, batch_size=16)
     detect.set_defaults(handler=run_detect)
 
-    scenes = subparsers.add_parser(
+    scenes = add_verb(
+        subparsers,
         "scenes",
         help="generate synthetic scenes with exact boxes (VOC, YOLO or COCO)",
         description="Write COUNT synthetic scenes to OUT: coloured shapes of several sizes, some "
         "overlapping, on cluttered backgrounds, with their exact boxes — a dataset to try "
         "detection on, and the one the quickstart and tests use.",
         epilog=SCENES_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     scenes.add_argument("out", help="folder to write (created if missing)")
     scenes.add_argument("--count", type=int, required=True, help="number of scenes")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
-
-from convkit.cli.common import print_json
+from convkit.cli.common import add_verb, print_json
 
 EPILOG = """\
 examples:
@@ -14,14 +12,14 @@ examples:
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
+    parser = add_verb(
+        subparsers,
         "evaluate",
         help="accuracy, per-class precision/recall/F1, confusion matrix",
         description="Evaluate MODEL on labelled DATA: accuracy, top-5, per-class precision, "
         "recall and F1, macro and weighted averages, the confusion matrix and the most "
         "confused pairs.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("model", help="a .convkit model file")
     parser.add_argument("--data", required=True, help="labelled dataset, as for `convkit train`")

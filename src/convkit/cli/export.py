@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
+from convkit.cli.common import add_verb
 from convkit.errors import UsageError
 
 EPILOG = """\
@@ -22,13 +22,13 @@ the ONNX metadata. A layer ONNX cannot express is named, and nothing is written.
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
+    parser = add_verb(
+        subparsers,
         "export",
         help="export a model file to ONNX (checked against PyTorch)",
         description="Export MODEL to another format. The ONNX graph has input `input` "
         "(N, C, H, W) and outputs `output` (raw scores) and `embedding` (the layer before).",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("model", help="a .convkit model file")
     parser.add_argument("--format", choices=("onnx",), default="onnx", help="onnx (default)")

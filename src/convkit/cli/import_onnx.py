@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
+
+from convkit.cli.common import add_verb
 
 DESCRIPTION = """\
 Turn a CNN classifier exported to ONNX (by PyTorch, Keras/tf2onnx, …) into a convkit model
@@ -23,12 +24,12 @@ examples:
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
+    parser = add_verb(
+        subparsers,
         "import",
         help="convert an ONNX classifier into a convkit model file",
         description=DESCRIPTION,
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("model", metavar="MODEL.onnx")
     parser.add_argument("--out", help="model file to write (default: MODEL.convkit beside it)")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
+from convkit.cli.common import add_verb
 from convkit.cli.prediction_output import (
     add_engine_arguments,
     open_for,
@@ -38,14 +38,14 @@ the default), alnum_upper, letters; any other value is the literal symbols.
 
 
 def register(subparsers) -> None:
-    reader = subparsers.add_parser(
+    reader = add_verb(
+        subparsers,
         "ocr",
         help="read the text in line images with a trained reader",
         description="Transcribe each image (or every image in a folder, recursively) with "
         "MODEL, a reader trained from a spec ending in ctc_output. Unreadable files are "
         "reported and skipped (exit code 1 if any was).",
         epilog=OCR_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     reader.add_argument("model", help="a .convkit reader (its spec ends in ctc_output)")
     reader.add_argument("inputs", nargs="+", metavar="IMAGE|FOLDER", help="line images or folders")
@@ -59,14 +59,14 @@ def register(subparsers) -> None:
     add_engine_arguments(reader, batch_size=32)
     reader.set_defaults(handler=run_ocr)
 
-    lines = subparsers.add_parser(
+    lines = add_verb(
+        subparsers,
         "textlines",
         help="draw synthetic text-line images (to try or test a reader)",
         description="Write COUNT images of random strings drawn with OpenCV's Hershey fonts "
         "(random font, size, stroke, spacing, colours, background, rotation, blur, noise), "
         "scaled to a fixed height. The folder trains a reader as it is.",
         epilog=TEXTLINES_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     lines.add_argument("out", help="folder to write the images into (created if missing)")
     lines.add_argument("--count", type=int, default=1000, help="how many lines (default 1000)")

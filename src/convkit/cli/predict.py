@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
+from convkit.cli.common import add_verb
 from convkit.cli.prediction_output import (
     add_engine_arguments,
     open_for,
@@ -38,7 +38,8 @@ INPUT_SUFFIXES = {
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
+    parser = add_verb(
+        subparsers,
         "predict",
         help="label images or recordings with a trained model",
         description="Predict labels for each input with MODEL. Folders are walked recursively "
@@ -46,7 +47,6 @@ def register(subparsers) -> None:
         "(classifier, detector, reader); unreadable files are reported and skipped "
         "(exit code 1 if any was).",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("model", help="a .convkit model file")
     parser.add_argument("inputs", nargs="+", help="image/recording files or folders")

@@ -5,14 +5,12 @@ The handlers parse, call ``convkit.search`` and print; no logic lives here.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
+from convkit.cli.common import add_verb
 from convkit.errors import UsageError
-
-RAW = argparse.RawDescriptionHelpFormatter
 
 INDEX_EPILOG = """\
 examples:
@@ -85,13 +83,13 @@ def _threads_option(parser) -> None:
 
 
 def _register_index(subparsers) -> None:
-    parser = subparsers.add_parser(
+    parser = add_verb(
+        subparsers,
         "index",
         help="embed a folder of photos with a model and index them for search",
         description="Embed every image under FOLDER with MODEL (the layer before the "
         "classifier unless --layer) and write a search index.",
         epilog=INDEX_EPILOG,
-        formatter_class=RAW,
     )
     parser.add_argument(
         "model",
@@ -131,12 +129,12 @@ def _register_index(subparsers) -> None:
 
 
 def _register_search(subparsers) -> None:
-    parser = subparsers.add_parser(
+    parser = add_verb(
+        subparsers,
         "search",
         help="find the indexed photos most similar to query images",
         description="Rank the photos of INDEX by similarity to each QUERY image.",
         epilog=SEARCH_EPILOG,
-        formatter_class=RAW,
     )
     parser.add_argument("index", help="an index file made by `convkit index`")
     parser.add_argument("queries", nargs="+", metavar="QUERY", help="query image files")
@@ -156,12 +154,12 @@ def _register_search(subparsers) -> None:
 
 
 def _register_cluster(subparsers) -> None:
-    parser = subparsers.add_parser(
+    parser = add_verb(
+        subparsers,
         "cluster",
         help="group indexed photos by similarity (k-means), with contact sheets and a map",
         description="Cluster the photos of INDEX with k-means on their embeddings.",
         epilog=CLUSTER_EPILOG,
-        formatter_class=RAW,
     )
     parser.add_argument("index", help="an index file made by `convkit index`")
     parser.add_argument("--k", type=int, help="number of clusters (default: best silhouette)")
@@ -176,13 +174,13 @@ def _register_cluster(subparsers) -> None:
 def _register_duplicates(subparsers) -> None:
     # No import of convkit.search here: it loads numpy, and every `convkit` command
     # (even `convkit summary`) builds this parser.
-    parser = subparsers.add_parser(
+    parser = add_verb(
+        subparsers,
         "duplicates",
         help="find groups of near-identical photos in an index",
         description="Group the photos of INDEX that are near-copies of each other "
         "(re-encoded, resized or slightly cropped).",
         epilog=DUPLICATES_EPILOG,
-        formatter_class=RAW,
     )
     parser.add_argument("index", help="an index file made by `convkit index`")
     parser.add_argument(

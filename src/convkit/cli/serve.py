@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 
+from convkit.cli.common import add_verb
 from convkit.errors import UsageError
 
 EPILOG = """\
@@ -20,13 +21,13 @@ The API is described at /docs (OpenAPI: /openapi.json). The server listens on
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
+    parser = add_verb(
+        subparsers,
         "serve",
         help="serve a model over HTTP: JSON API and a web page",
         description="Load a model once and serve predictions, Grad-CAM and feature maps "
         "as a JSON API, with a web page at / to drop images on.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("model", help="a .convkit model file")
     parser.add_argument(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
+from convkit.cli.common import add_verb
 
 EPILOG = """\
 examples:
@@ -20,12 +20,12 @@ written.
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
+    parser = add_verb(
+        subparsers,
         "upgrade",
         help="re-write an older model file in the current format (header checksummed)",
         description="Re-write MODEL, written by an older convkit, in the current model-file format.",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("model", help="a .convkit model file of an older format")
     parser.add_argument("--out", metavar="FILE", help="where to write (default: MODEL itself)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from convkit.cli.common import add_verb
 from convkit.errors import UsageError
 
 VIZ_EPILOG = """\
@@ -30,12 +31,12 @@ attached to a ticket as one file.
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    viz = subparsers.add_parser(
+    viz = add_verb(
+        subparsers,
         "viz",
         help="draw what a network sees: feature maps, filters, Grad-CAM, spectrograms",
         description="Draw what a trained network sees, as PNG pictures.",
         epilog=VIZ_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     viz.set_defaults(handler=lambda args: _missing_picture(viz))
     pictures = viz.add_subparsers(dest="picture", metavar="PICTURE")
@@ -102,14 +103,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     spectrogram.set_defaults(handler=run_spectrogram)
 
-    report = subparsers.add_parser(
+    report = add_verb(
+        subparsers,
         "report",
         help="one self-contained HTML page for a training run",
         description="Gather a run folder (curves, confusion matrix, per-class metrics, "
         "worst-classified examples, sample batches, skipped files, configuration) "
         "into one HTML page with its images inlined.",
         epilog=REPORT_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     report.add_argument("run_dir", help="a run folder written by `convkit train`")
     report.add_argument("--out", help="output HTML (default: RUN_DIR/report.html)")

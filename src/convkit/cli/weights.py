@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from convkit.cli.common import info
+from convkit.cli.common import add_verb, info
 
 DESCRIPTION = """\
 Bring published ImageNet weights into convkit.
@@ -31,12 +30,12 @@ examples:
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
+    parser = add_verb(
+        subparsers,
         "weights",
         help="import or pull published ImageNet weights",
         description=DESCRIPTION,
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     verbs = parser.add_subparsers(dest="weights_command", metavar="ACTION")
     imp = verbs.add_parser("import", help="turn a .pth/.safetensors state dict into a model file")
