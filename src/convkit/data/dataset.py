@@ -24,6 +24,32 @@ from convkit.data.decode import read_image
 from convkit.errors import DataError
 
 
+def check_in_threads(check, items: list, workers: int = 0, progress: bool = True) -> list:
+    """``check(item)`` for every item, in threads: the DataError's message, or None, per item.
+
+    The scan of a dataset before training: OpenCV's decode releases the GIL,
+    so threads decode in parallel; ``workers=0`` takes twice the cores, at most 8.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tqdm import tqdm
+
+    def reason(item) -> str | None:
+        try:
+            check(item)
+        except DataError as error:
+            return str(error)
+        return None
+
+    threads = workers or min(8, (os.cpu_count() or 1) * 2)
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        found = pool.map(reason, items)
+        bar = tqdm(
+            found, total=len(items), desc="scan", unit="img", disable=not progress, leave=False
+        )
+        return list(bar)
+
+
 @dataclass
 class ScanReport:
     """What a scan found: usable images per class and the files left out."""
@@ -170,31 +196,16 @@ class FileDataset(ImageDataset):
         ``strict=True`` raises DataError listing the bad files instead;
         ``None`` takes the ``strict`` the dataset was opened with.
         """
-        from concurrent.futures import ThreadPoolExecutor
 
-        from tqdm import tqdm
-
-        def check(path: str) -> str | None:
+        def check(path: str) -> None:
             try:
                 # min_side=1: JPEGs decode at 1/8 scale, which still reads every
                 # entropy-coded block (so damage shows) for a fraction of the CPU
                 read_image(path, self.channels, min_side=1)
             except DataError as error:
-                return strip_name(str(error), path)
-            return None
+                raise DataError(strip_name(str(error), path)) from None
 
-        threads = workers or min(8, (os.cpu_count() or 1) * 2)  # cv2 decode releases the GIL
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            results = list(
-                tqdm(
-                    pool.map(check, self.paths),
-                    total=len(self.paths),
-                    desc="scan",
-                    unit="img",
-                    disable=not progress,
-                    leave=False,
-                )
-            )
+        results = check_in_threads(check, self.paths, workers, progress)
         bad = list(self.excluded) + [
             (path, reason) for path, reason in zip(self.paths, results, strict=True) if reason
         ]

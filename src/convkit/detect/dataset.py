@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from convkit.data.dataset import check_in_threads
 from convkit.detect.annotation import Annotation, fit_to_image
 from convkit.detect.formats import Parsed
 from convkit.errors import DataError
@@ -94,30 +95,12 @@ class DetectionDataset:
         Afterwards ``annotations`` holds only usable images, so splits and
         batches never meet a known-bad file. ``strict=True`` raises instead.
         """
-        import os
-        from concurrent.futures import ThreadPoolExecutor
-
-        from tqdm import tqdm
-
-        def check(annotation: Annotation) -> str | None:
-            try:
-                read_rgb(annotation.image, self.channels)
-            except DataError as error:
-                return str(error)
-            return None
-
-        threads = workers or min(8, (os.cpu_count() or 1) * 2)  # cv2 decode releases the GIL
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            reasons = list(
-                tqdm(
-                    pool.map(check, self.annotations),
-                    total=len(self),
-                    desc="scan",
-                    unit="img",
-                    disable=not progress,
-                    leave=False,
-                )
-            )
+        reasons = check_in_threads(
+            lambda annotation: read_rgb(annotation.image, self.channels),
+            self.annotations,
+            workers,
+            progress,
+        )
         unreadable = [
             (str(a.image), r) for a, r in zip(self.annotations, reasons, strict=True) if r
         ]

@@ -225,15 +225,7 @@ class Trainer:
         bar = self._progress_bar(epoch, total, start_batch)
         step = start_batch
         for inputs, targets in self.train_batches.epoch(epoch, start=start_batch):
-            inputs = inputs.to(self.device, non_blocking=True)
-            targets = self.task.targets_to(targets, self.device)
-            with torch.autocast(
-                self.device.type,
-                dtype=self.autocast_dtype or torch.float32,
-                enabled=self.autocast_dtype is not None,
-            ):
-                output = self.model(inputs)
-                loss = self.task.loss(output, targets)
+            output, targets, loss = self._forward(inputs, targets)
             self._watch_loss(loss, epoch, step)
             self.optimizer.zero_grad(set_to_none=True)
             if self.scaler is not None:
@@ -280,15 +272,7 @@ class Trainer:
         metrics = self.task.new_metrics()
         with torch.inference_mode():
             for inputs, targets in self.val_batches.epoch(0):
-                inputs = inputs.to(self.device, non_blocking=True)
-                targets = self.task.targets_to(targets, self.device)
-                with torch.autocast(
-                    self.device.type,
-                    dtype=self.autocast_dtype or torch.float32,
-                    enabled=self.autocast_dtype is not None,
-                ):
-                    output = self.model(inputs)
-                    loss = self.task.loss(output, targets)
+                output, targets, loss = self._forward(inputs, targets)
                 metrics.update(output.float(), targets, loss)
         distributed.reduce_metrics(metrics)
         self.last_val_metrics = metrics
@@ -344,6 +328,23 @@ class Trainer:
             scaler=self.scaler,
             state=state,
         )
+
+    def _forward(self, inputs, targets):
+        """One batch onto the device and through the network and loss, under autocast.
+
+        Training and validation share it, so both see the same precision.
+        """
+        import torch
+
+        inputs = inputs.to(self.device, non_blocking=True)
+        targets = self.task.targets_to(targets, self.device)
+        with torch.autocast(
+            self.device.type,
+            dtype=self.autocast_dtype or torch.float32,
+            enabled=self.autocast_dtype is not None,
+        ):
+            output = self.model(inputs)
+            return output, targets, self.task.loss(output, targets)
 
     def _progress_bar(self, epoch: int, total_batches: int, start_batch: int):
         if not (self.progress and self.is_main):
