@@ -9,14 +9,16 @@ import sys
 from convkit.errors import UsageError
 
 
-def add_verb(subparsers, name: str, **settings) -> argparse.ArgumentParser:
-    """One verb's parser (``help``, ``description``, ``epilog``, ...).
+def add_verb(subparsers, name: str, about: str, **settings) -> argparse.ArgumentParser:
+    """One verb's parser. ``about``: the one-line help, a blank line, the description.
 
-    Every verb's epilog is a block of example commands laid out by hand, so
-    all of them keep their line breaks (argparse would rewrap them).
+    The description keeps its line breaks, as every verb's epilog (a block of
+    example commands laid out by hand) does: argparse would rewrap both.
     """
+    help_line, _, description = about.strip().partition("\n\n")
+    settings.setdefault("description", description.strip() or help_line)
     return subparsers.add_parser(
-        name, formatter_class=argparse.RawDescriptionHelpFormatter, **settings
+        name, help=help_line, formatter_class=argparse.RawDescriptionHelpFormatter, **settings
     )
 
 

@@ -16,27 +16,28 @@ examples:
 """
 
 
+DATASET_ABOUT = """\
+pack a dataset as Parquet for streaming (large or remote data)
+
+Dataset tools.
+"""
+
+PACK_ABOUT = """\
+write FOLDER as a packed Parquet dataset at OUT
+
+Write FOLDER (class folders, a CSV, MNIST IDX files; --kind detect: VOC, YOLO
+or COCO; --kind ocr: text lines) as a packed Parquet dataset at OUT: encoded
+image bytes, label, path (and boxes or text), in a seeded random order, in row
+groups sized for streaming, with a manifest. OUT may be a local folder or any
+URL pyarrow or fsspec opens (s3://, gs://, hdfs://, abfs://...). Training ranks
+then read only their own shard of it.
+"""
+
+
 def register(subparsers) -> None:
-    parser = add_verb(
-        subparsers,
-        "dataset",
-        help="pack a dataset as Parquet for streaming (large or remote data)",
-        description="Dataset tools.",
-        epilog=EPILOG,
-    )
+    parser = add_verb(subparsers, "dataset", DATASET_ABOUT, epilog=EPILOG)
     verbs = parser.add_subparsers(dest="dataset_command", metavar="ACTION")
-    pack = add_verb(
-        verbs,
-        "pack",
-        help="write FOLDER as a packed Parquet dataset at OUT",
-        description="Write FOLDER (class folders, a CSV, MNIST IDX files; --kind detect: VOC, "
-        "YOLO or COCO; --kind ocr: text lines) as a packed Parquet dataset at OUT: encoded "
-        "image bytes, label, path (and boxes or text), in a seeded random order, in row "
-        "groups sized for streaming, with a manifest. OUT may be a local folder or any URL "
-        "pyarrow or fsspec opens (s3://, gs://, hdfs://, abfs://...). Training ranks then "
-        "read only their own shard of it.",
-        epilog=EPILOG,
-    )
+    pack = add_verb(verbs, "pack", PACK_ABOUT, epilog=EPILOG)
     pack.add_argument("folder", help="the dataset to pack")
     pack.add_argument("out", help="where the packed dataset goes (a folder or URL)")
     pack.add_argument("--kind", default="classify", choices=["classify", "detect", "ocr"])

@@ -33,15 +33,24 @@ Classes (--classes N takes the first N): circle, square, triangle, diamond, cros
 """
 
 
+DETECT_ABOUT = """\
+find objects in photos: boxes, labels, confidences
+
+Run a detector (a model whose spec ends in yolo_output) on IMAGE or on every
+image in FOLDER. Boxes come back in each photo's own pixels.
+"""
+
+SCENES_ABOUT = """\
+generate synthetic scenes with exact boxes (VOC, YOLO or COCO)
+
+Write COUNT synthetic scenes to OUT: coloured shapes of several sizes, some
+overlapping, on cluttered backgrounds, with their exact boxes — a dataset to
+try detection on, and the one the quickstart and tests use.
+"""
+
+
 def register(subparsers) -> None:
-    detect = add_verb(
-        subparsers,
-        "detect",
-        help="find objects in photos: boxes, labels, confidences",
-        description="Run a detector (a model whose spec ends in yolo_output) on IMAGE or on "
-        "every image in FOLDER. Boxes come back in each photo's own pixels.",
-        epilog=DETECT_EPILOG,
-    )
+    detect = add_verb(subparsers, "detect", DETECT_ABOUT, epilog=DETECT_EPILOG)
     detect.add_argument("model", help="a .convkit detector model file")
     detect.add_argument("input", help="an image file or a folder of images (searched recursively)")
     detect.add_argument("--out", metavar="DIR", help="save annotated copies of the images here")
@@ -61,15 +70,7 @@ def register(subparsers) -> None:
     add_engine_arguments(detect, batch_size=16)
     detect.set_defaults(handler=run_detect)
 
-    scenes = add_verb(
-        subparsers,
-        "scenes",
-        help="generate synthetic scenes with exact boxes (VOC, YOLO or COCO)",
-        description="Write COUNT synthetic scenes to OUT: coloured shapes of several sizes, some "
-        "overlapping, on cluttered backgrounds, with their exact boxes — a dataset to try "
-        "detection on, and the one the quickstart and tests use.",
-        epilog=SCENES_EPILOG,
-    )
+    scenes = add_verb(subparsers, "scenes", SCENES_ABOUT, epilog=SCENES_EPILOG)
     scenes.add_argument("out", help="folder to write (created if missing)")
     scenes.add_argument("--count", type=int, required=True, help="number of scenes")
     scenes.add_argument("--format", choices=("voc", "yolo", "coco"), default="voc")

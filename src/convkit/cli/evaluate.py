@@ -11,16 +11,17 @@ examples:
 """
 
 
+EVALUATE_ABOUT = """\
+accuracy, per-class precision/recall/F1, confusion matrix
+
+Evaluate MODEL on labelled DATA: accuracy, top-5, per-class precision, recall
+and F1, macro and weighted averages, the confusion matrix and the most confused
+pairs.
+"""
+
+
 def register(subparsers) -> None:
-    parser = add_verb(
-        subparsers,
-        "evaluate",
-        help="accuracy, per-class precision/recall/F1, confusion matrix",
-        description="Evaluate MODEL on labelled DATA: accuracy, top-5, per-class precision, "
-        "recall and F1, macro and weighted averages, the confusion matrix and the most "
-        "confused pairs.",
-        epilog=EPILOG,
-    )
+    parser = add_verb(subparsers, "evaluate", EVALUATE_ABOUT, epilog=EPILOG)
     parser.add_argument("model", help="a .convkit model file")
     parser.add_argument("--data", required=True, help="labelled dataset, as for `convkit train`")
     parser.add_argument(

@@ -21,15 +21,16 @@ the ONNX metadata. A layer ONNX cannot express is named, and nothing is written.
 """
 
 
+EXPORT_ABOUT = """\
+export a model file to ONNX (checked against PyTorch)
+
+Export MODEL to another format. The ONNX graph has input `input` (N, C, H, W)
+and outputs `output` (raw scores) and `embedding` (the layer before).
+"""
+
+
 def register(subparsers) -> None:
-    parser = add_verb(
-        subparsers,
-        "export",
-        help="export a model file to ONNX (checked against PyTorch)",
-        description="Export MODEL to another format. The ONNX graph has input `input` "
-        "(N, C, H, W) and outputs `output` (raw scores) and `embedding` (the layer before).",
-        epilog=EPILOG,
-    )
+    parser = add_verb(subparsers, "export", EXPORT_ABOUT, epilog=EPILOG)
     parser.add_argument("model", help="a .convkit model file")
     parser.add_argument("--format", choices=("onnx",), default="onnx", help="onnx (default)")
     parser.add_argument("--out", metavar="FILE", help="where to write (default: MODEL with .onnx)")

@@ -27,7 +27,7 @@ def register(subparsers) -> None:
     parser = add_verb(
         subparsers,
         "import",
-        help="convert an ONNX classifier into a convkit model file",
+        "convert an ONNX classifier into a convkit model file",
         description=DESCRIPTION,
         epilog=EPILOG,
     )

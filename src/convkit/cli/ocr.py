@@ -37,16 +37,25 @@ the default), alnum_upper, letters; any other value is the literal symbols.
 """
 
 
+OCR_ABOUT = """\
+read the text in line images with a trained reader
+
+Transcribe each image (or every image in a folder, recursively) with MODEL, a
+reader trained from a spec ending in ctc_output. Unreadable files are reported
+and skipped (exit code 1 if any was).
+"""
+
+TEXTLINES_ABOUT = """\
+draw synthetic text-line images (to try or test a reader)
+
+Write COUNT images of random strings drawn with OpenCV's Hershey fonts (random
+font, size, stroke, spacing, colours, background, rotation, blur, noise),
+scaled to a fixed height. The folder trains a reader as it is.
+"""
+
+
 def register(subparsers) -> None:
-    reader = add_verb(
-        subparsers,
-        "ocr",
-        help="read the text in line images with a trained reader",
-        description="Transcribe each image (or every image in a folder, recursively) with "
-        "MODEL, a reader trained from a spec ending in ctc_output. Unreadable files are "
-        "reported and skipped (exit code 1 if any was).",
-        epilog=OCR_EPILOG,
-    )
+    reader = add_verb(subparsers, "ocr", OCR_ABOUT, epilog=OCR_EPILOG)
     reader.add_argument("model", help="a .convkit reader (its spec ends in ctc_output)")
     reader.add_argument("inputs", nargs="+", metavar="IMAGE|FOLDER", help="line images or folders")
     reader.add_argument(
@@ -59,15 +68,7 @@ def register(subparsers) -> None:
     add_engine_arguments(reader, batch_size=32)
     reader.set_defaults(handler=run_ocr)
 
-    lines = add_verb(
-        subparsers,
-        "textlines",
-        help="draw synthetic text-line images (to try or test a reader)",
-        description="Write COUNT images of random strings drawn with OpenCV's Hershey fonts "
-        "(random font, size, stroke, spacing, colours, background, rotation, blur, noise), "
-        "scaled to a fixed height. The folder trains a reader as it is.",
-        epilog=TEXTLINES_EPILOG,
-    )
+    lines = add_verb(subparsers, "textlines", TEXTLINES_ABOUT, epilog=TEXTLINES_EPILOG)
     lines.add_argument("out", help="folder to write the images into (created if missing)")
     lines.add_argument("--count", type=int, default=1000, help="how many lines (default 1000)")
     lines.add_argument(

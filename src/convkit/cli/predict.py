@@ -37,17 +37,18 @@ INPUT_SUFFIXES = {
 }
 
 
+PREDICT_ABOUT = """\
+label images or recordings with a trained model
+
+Predict labels for each input with MODEL. Folders are walked recursively and
+results stream as they are computed, the same fields for every kind of model
+(classifier, detector, reader); unreadable files are reported and skipped (exit
+code 1 if any was).
+"""
+
+
 def register(subparsers) -> None:
-    parser = add_verb(
-        subparsers,
-        "predict",
-        help="label images or recordings with a trained model",
-        description="Predict labels for each input with MODEL. Folders are walked recursively "
-        "and results stream as they are computed, the same fields for every kind of model "
-        "(classifier, detector, reader); unreadable files are reported and skipped "
-        "(exit code 1 if any was).",
-        epilog=EPILOG,
-    )
+    parser = add_verb(subparsers, "predict", PREDICT_ABOUT, epilog=EPILOG)
     parser.add_argument("model", help="a .convkit model file")
     parser.add_argument("inputs", nargs="+", help="image/recording files or folders")
     parser.add_argument("--top", type=int, default=1, metavar="K", help="show the K best labels")

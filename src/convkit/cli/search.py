@@ -69,6 +69,33 @@ cannot be read are listed and left out (exit 1).
 """
 
 
+INDEX_ABOUT = """\
+embed a folder of photos with a model and index them for search
+
+Embed every image under FOLDER with MODEL (the layer before the classifier
+unless --layer) and write a search index.
+"""
+
+SEARCH_ABOUT = """\
+find the indexed photos most similar to query images
+
+Rank the photos of INDEX by similarity to each QUERY image.
+"""
+
+CLUSTER_ABOUT = """\
+group indexed photos by similarity (k-means), with contact sheets and a map
+
+Cluster the photos of INDEX with k-means on their embeddings.
+"""
+
+DUPLICATES_ABOUT = """\
+find groups of near-identical photos in an index
+
+Group the photos of INDEX that are near-copies of each other (re-encoded,
+resized or slightly cropped).
+"""
+
+
 def register(subparsers) -> None:
     _register_index(subparsers)
     _register_search(subparsers)
@@ -83,14 +110,7 @@ def _threads_option(parser) -> None:
 
 
 def _register_index(subparsers) -> None:
-    parser = add_verb(
-        subparsers,
-        "index",
-        help="embed a folder of photos with a model and index them for search",
-        description="Embed every image under FOLDER with MODEL (the layer before the "
-        "classifier unless --layer) and write a search index.",
-        epilog=INDEX_EPILOG,
-    )
+    parser = add_verb(subparsers, "index", INDEX_ABOUT, epilog=INDEX_EPILOG)
     parser.add_argument(
         "model",
         help="a .convkit model file, or a zoo name with imported weights (e.g. resnet18: "
@@ -129,13 +149,7 @@ def _register_index(subparsers) -> None:
 
 
 def _register_search(subparsers) -> None:
-    parser = add_verb(
-        subparsers,
-        "search",
-        help="find the indexed photos most similar to query images",
-        description="Rank the photos of INDEX by similarity to each QUERY image.",
-        epilog=SEARCH_EPILOG,
-    )
+    parser = add_verb(subparsers, "search", SEARCH_ABOUT, epilog=SEARCH_EPILOG)
     parser.add_argument("index", help="an index file made by `convkit index`")
     parser.add_argument("queries", nargs="+", metavar="QUERY", help="query image files")
     parser.add_argument("--top", type=int, default=10, metavar="K", help="matches per query")
@@ -154,13 +168,7 @@ def _register_search(subparsers) -> None:
 
 
 def _register_cluster(subparsers) -> None:
-    parser = add_verb(
-        subparsers,
-        "cluster",
-        help="group indexed photos by similarity (k-means), with contact sheets and a map",
-        description="Cluster the photos of INDEX with k-means on their embeddings.",
-        epilog=CLUSTER_EPILOG,
-    )
+    parser = add_verb(subparsers, "cluster", CLUSTER_ABOUT, epilog=CLUSTER_EPILOG)
     parser.add_argument("index", help="an index file made by `convkit index`")
     parser.add_argument("--k", type=int, help="number of clusters (default: best silhouette)")
     parser.add_argument("--k-max", type=int, default=12, help="largest K tried when choosing")
@@ -174,14 +182,7 @@ def _register_cluster(subparsers) -> None:
 def _register_duplicates(subparsers) -> None:
     # No import of convkit.search here: it loads numpy, and every `convkit` command
     # (even `convkit summary`) builds this parser.
-    parser = add_verb(
-        subparsers,
-        "duplicates",
-        help="find groups of near-identical photos in an index",
-        description="Group the photos of INDEX that are near-copies of each other "
-        "(re-encoded, resized or slightly cropped).",
-        epilog=DUPLICATES_EPILOG,
-    )
+    parser = add_verb(subparsers, "duplicates", DUPLICATES_ABOUT, epilog=DUPLICATES_EPILOG)
     parser.add_argument("index", help="an index file made by `convkit index`")
     parser.add_argument(
         "--threshold",

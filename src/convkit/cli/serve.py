@@ -20,15 +20,16 @@ The API is described at /docs (OpenAPI: /openapi.json). The server listens on
 """
 
 
+SERVE_ABOUT = """\
+serve a model over HTTP: JSON API and a web page
+
+Load a model once and serve predictions, Grad-CAM and feature maps as a JSON
+API, with a web page at / to drop images on.
+"""
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = add_verb(
-        subparsers,
-        "serve",
-        help="serve a model over HTTP: JSON API and a web page",
-        description="Load a model once and serve predictions, Grad-CAM and feature maps "
-        "as a JSON API, with a web page at / to drop images on.",
-        epilog=EPILOG,
-    )
+    parser = add_verb(subparsers, "serve", SERVE_ABOUT, epilog=EPILOG)
     parser.add_argument("model", help="a .convkit model file")
     parser.add_argument(
         "--index", help="a photo index (from `convkit index`) to answer /similar with"

@@ -19,14 +19,15 @@ written.
 """
 
 
+UPGRADE_ABOUT = """\
+re-write an older model file in the current format (header checksummed)
+
+Re-write MODEL, written by an older convkit, in the current model-file format.
+"""
+
+
 def register(subparsers) -> None:
-    parser = add_verb(
-        subparsers,
-        "upgrade",
-        help="re-write an older model file in the current format (header checksummed)",
-        description="Re-write MODEL, written by an older convkit, in the current model-file format.",
-        epilog=EPILOG,
-    )
+    parser = add_verb(subparsers, "upgrade", UPGRADE_ABOUT, epilog=EPILOG)
     parser.add_argument("model", help="a .convkit model file of an older format")
     parser.add_argument("--out", metavar="FILE", help="where to write (default: MODEL itself)")
     parser.set_defaults(handler=run_upgrade)

@@ -30,14 +30,23 @@ attached to a ticket as one file.
 """
 
 
+VIZ_ABOUT = """\
+draw what a network sees: feature maps, filters, Grad-CAM, spectrograms
+
+Draw what a trained network sees, as PNG pictures.
+"""
+
+REPORT_ABOUT = """\
+one self-contained HTML page for a training run
+
+Gather a run folder (curves, confusion matrix, per-class metrics, worst-
+classified examples, sample batches, skipped files, configuration) into one
+HTML page with its images inlined.
+"""
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
-    viz = add_verb(
-        subparsers,
-        "viz",
-        help="draw what a network sees: feature maps, filters, Grad-CAM, spectrograms",
-        description="Draw what a trained network sees, as PNG pictures.",
-        epilog=VIZ_EPILOG,
-    )
+    viz = add_verb(subparsers, "viz", VIZ_ABOUT, epilog=VIZ_EPILOG)
     viz.set_defaults(handler=lambda args: _missing_picture(viz))
     pictures = viz.add_subparsers(dest="picture", metavar="PICTURE")
 
@@ -103,15 +112,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     spectrogram.set_defaults(handler=run_spectrogram)
 
-    report = add_verb(
-        subparsers,
-        "report",
-        help="one self-contained HTML page for a training run",
-        description="Gather a run folder (curves, confusion matrix, per-class metrics, "
-        "worst-classified examples, sample batches, skipped files, configuration) "
-        "into one HTML page with its images inlined.",
-        epilog=REPORT_EPILOG,
-    )
+    report = add_verb(subparsers, "report", REPORT_ABOUT, epilog=REPORT_EPILOG)
     report.add_argument("run_dir", help="a run folder written by `convkit train`")
     report.add_argument("--out", help="output HTML (default: RUN_DIR/report.html)")
     report.add_argument(

@@ -33,7 +33,7 @@ def register(subparsers) -> None:
     parser = add_verb(
         subparsers,
         "weights",
-        help="import or pull published ImageNet weights",
+        "import or pull published ImageNet weights",
         description=DESCRIPTION,
         epilog=EPILOG,
     )
