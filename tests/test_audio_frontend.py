@@ -139,7 +139,9 @@ def test_preprocessing_round_trips_and_loads_any_rate(tmp_path):
 
 
 def test_preprocessing_rejects_bad_settings_with_the_fix():
-    with pytest.raises(UsageError, match="unknown audio preprocessing setting"):
+    with pytest.raises(
+        UsageError, match="unknown key `n_mel` in audio preprocessing; did you mean `n_mels`"
+    ):
         AudioPreprocessing.from_dict({"n_mel": 40})
     with pytest.raises(UsageError, match=r"`hop_ms` must be positive. Received: hop_ms=0"):
         AudioPreprocessing(hop_ms=0)

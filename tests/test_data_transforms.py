@@ -71,7 +71,7 @@ def test_dict_round_trip_and_dispatch(tmp_path):
     assert again == pre and again.to_dict() == d
     with pytest.raises(DataError, match="unknown preprocessing kind 'video'"):
         preprocessing_from_dict({"kind": "video"})
-    with pytest.raises(DataError, match="unknown image preprocessing keys: colour"):
+    with pytest.raises(DataError, match="unknown key `colour` in image preprocessing"):
         preprocessing_from_dict({**d, "colour": 1})
 
 

@@ -59,3 +59,35 @@ def test_validate_params_fills_defaults_and_explains():
     assert str(caught.value) == (
         "unknown parameter `unit` for demo; did you mean `units`? (valid: units, mode)"
     )
+
+
+def test_check_keys_refuses_unknown_and_missing_keys_in_one_line():
+    from convkit.errors import UsageError
+    from convkit.spec.constraints import check_keys
+
+    allowed = ("epochs", "lr", "seed")
+    assert check_keys({"epochs": 3}, allowed, "the demo settings") == {"epochs": 3}
+    with pytest.raises(UsageError) as caught:
+        check_keys({"epoch": 3}, allowed, "the demo settings", error=UsageError)
+    assert str(caught.value) == (
+        "unknown key `epoch` in the demo settings; did you mean `epochs`? (valid: epochs, lr, seed)"
+    )
+    with pytest.raises(SpecError) as caught:
+        check_keys({"zzz": 1}, allowed, "the demo settings")
+    assert str(caught.value) == "unknown key `zzz` in the demo settings (valid: epochs, lr, seed)"
+    with pytest.raises(SpecError) as caught:
+        check_keys({"lr": 0.1}, allowed, "the demo settings", required=("epochs",))
+    assert str(caught.value) == (
+        "missing key `epochs` in the demo settings (valid: epochs, lr, seed)"
+    )
+    with pytest.raises(
+        SpecError, match="the demo settings must be a mapping of settings, not list"
+    ):
+        check_keys([1], allowed, "the demo settings")
+
+
+def test_check_keys_drops_the_legacy_keys_it_is_told_about():
+    from convkit.spec.constraints import check_keys
+
+    old_file = {"epochs": 3, "warmup": 2}  # written by an older version, read by none now
+    assert check_keys(old_file, ("epochs",), "demo", legacy=("warmup",)) == {"epochs": 3}

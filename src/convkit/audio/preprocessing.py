@@ -17,6 +17,7 @@ import numpy as np
 from convkit.audio.decode import load_mono
 from convkit.audio.melspec import fft_size, fix_frames, frame_count, log_mel, normalise_valid
 from convkit.errors import ShapeError, UsageError
+from convkit.spec.constraints import check_keys
 
 NORMALISATIONS = ("utterance", "band", "none")
 
@@ -168,13 +169,8 @@ class AudioPreprocessing:
 
     @classmethod
     def from_dict(cls, d: dict) -> AudioPreprocessing:
-        known = {field.name for field in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise UsageError(
-                f"unknown audio preprocessing setting(s) {unknown}; valid: {sorted(known)}"
-            )
-        return cls(**d)
+        known = [field.name for field in fields(cls)]
+        return cls(**check_keys(d, known, "audio preprocessing", error=UsageError))
 
     @classmethod
     def for_spec(cls, spec, **settings) -> AudioPreprocessing:

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 from convkit.errors import UsageError
+from convkit.spec.constraints import check_keys
 
 
 @dataclass(frozen=True)
@@ -50,11 +51,8 @@ class SpecAugment:
 
     @classmethod
     def from_dict(cls, d: dict) -> SpecAugment:
-        known = {field.name for field in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise UsageError(f"unknown SpecAugment setting(s) {unknown}; valid: {sorted(known)}")
-        return cls(**d)
+        known = [field.name for field in fields(cls)]
+        return cls(**check_keys(d, known, "SpecAugment", error=UsageError))
 
     def to_dict(self) -> dict:
         return asdict(self)

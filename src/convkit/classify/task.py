@@ -281,8 +281,18 @@ class ClassifyTask(Task):
             "input_channels": self.input_channels,
         }
 
+    stored_keys: ClassVar[tuple[str, ...]] = (
+        "kind",
+        "num_classes",
+        "labels",
+        "activation",
+        "input_channels",
+    )
+    required_keys: ClassVar[tuple[str, ...]] = ("num_classes",)
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ClassifyTask:
+        data = cls.checked_dict(data)
         return cls(
             num_classes=int(data["num_classes"]),
             labels=data.get("labels"),

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 from convkit.errors import DataError
+from convkit.spec.constraints import check_keys
 
 _NUM_DRAWS = 10  # fixed, so enabling one option never shifts another's draws
 
@@ -118,13 +119,8 @@ class Augment:
     def from_dict(cls, d: dict | None) -> Augment:
         if d is None:
             return cls()
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise DataError(
-                f"unknown augmentation {', '.join(unknown)}; known: {', '.join(sorted(names))}"
-            )
-        return cls(**d)
+        names = [f.name for f in fields(cls)]
+        return cls(**check_keys(d, names, "the augmentation settings", error=DataError))
 
     @classmethod
     def parse(cls, text: str | None) -> Augment:

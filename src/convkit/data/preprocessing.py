@@ -18,8 +18,22 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from convkit.errors import DataError
+from convkit.spec.constraints import check_keys
 
 RESIZE_POLICIES = ("stretch", "letterbox", "center_crop")
+# What to_dict writes (crop only when not 1) and from_dict reads.
+STORED_KEYS = (
+    "kind",
+    "height",
+    "width",
+    "channels",
+    "resize",
+    "scale",
+    "mean",
+    "std",
+    "channel_order",
+    "crop",
+)
 CHANNEL_ORDERS = ("rgb", "bgr")
 
 # Named normalisations a user may write instead of numbers (--mean imagenet).
@@ -104,24 +118,10 @@ class Preprocessing:
 
     @classmethod
     def from_dict(cls, d: dict) -> Preprocessing:
-        d = dict(d)
+        d = check_keys(d, STORED_KEYS, "image preprocessing", DataError, ("height", "width"))
         kind = d.pop("kind", "image")
         if kind != "image":
             raise DataError(f"not an image preprocessing (kind={kind!r})")
-        known = {
-            "height",
-            "width",
-            "channels",
-            "resize",
-            "scale",
-            "mean",
-            "std",
-            "channel_order",
-            "crop",
-        }
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise DataError(f"unknown image preprocessing keys: {', '.join(unknown)}")
         return cls(**d)
 
     # ----- one image ------------------------------------------------------

@@ -359,8 +359,22 @@ class DetectTask(Task):
             "max_detections": self.max_detections,
         }
 
+    stored_keys: ClassVar[tuple[str, ...]] = (
+        "kind",
+        "labels",
+        "num_classes",
+        "anchors",
+        "stride",
+        "input_size",
+        "conf_threshold",
+        "iou_threshold",
+        "max_detections",
+    )
+    required_keys: ClassVar[tuple[str, ...]] = ("anchors", "num_classes", "stride", "input_size")
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DetectTask:
+        data = cls.checked_dict(data)
         return cls(
             data["anchors"],
             data["num_classes"],

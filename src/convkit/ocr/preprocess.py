@@ -13,6 +13,10 @@ from typing import Any
 import numpy as np
 
 from convkit.errors import DataError
+from convkit.spec.constraints import check_keys
+
+# What to_dict writes (and from_dict reads).
+STORED_KEYS = ("kind", "height", "channels", "mean", "std", "min_width", "max_width")
 
 
 class TextLinePreprocessing:
@@ -111,6 +115,7 @@ class TextLinePreprocessing:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TextLinePreprocessing:
+        data = check_keys(data, STORED_KEYS, "text-line preprocessing", DataError, ("height",))
         return cls(**{k: v for k, v in data.items() if k != "kind"})
 
 

@@ -257,8 +257,19 @@ class OcrTask(Task):
             "beam": self.beam,
         }
 
+    stored_keys: ClassVar[tuple[str, ...]] = (
+        "kind",
+        "alphabet",
+        "height",
+        "channels",
+        "pixels_per_step",
+        "beam",
+    )
+    required_keys: ClassVar[tuple[str, ...]] = ("alphabet", "height")
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> OcrTask:
+        data = cls.checked_dict(data)
         return cls(
             alphabet=data["alphabet"],
             height=int(data["height"]),

@@ -28,6 +28,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from convkit.errors import UsageError
+from convkit.search.errors import IndexFileError
+from convkit.spec.constraints import check_keys
 
 APPROXIMATE_ABOVE = 50_000
 AUTO_APPROXIMATE = "ivf"
@@ -74,7 +76,10 @@ class EngineSettings:
 
     @classmethod
     def from_dict(cls, data: dict) -> EngineSettings:
-        return cls(**{key: data[key] for key in cls.__dataclass_fields__ if key in data})
+        known = list(cls.__dataclass_fields__)
+        return cls(
+            **check_keys(data, known, "the index's engine settings", IndexFileError, ("kind",))
+        )
 
 
 def resolve_kind(kind: str, count: int, approximate_above: int = APPROXIMATE_ABOVE) -> str:

@@ -9,6 +9,10 @@ Each layer type lists, per parameter, the constraints a value may satisfy
 ``validate_params`` checks a raw dict against them, fills in defaults, and turns
 a violation into one Keras-style line: "`stride` must be a positive integer or a
 list [height, width] of them. Received: stride=0".
+
+``check_keys`` refuses a settings dict (any ``from_dict``'s input) with a key
+nobody reads: "unknown key `epoch` in the training settings; did you mean
+`epochs`?".
 """
 
 from __future__ import annotations
@@ -189,6 +193,23 @@ def _received(key: str, value: Any) -> str:
     return f"Received: {key}={shown}"
 
 
+def violation(key: str, value: Any, param: Param, note: str = "") -> str:
+    """The one message template: "`key` must be <allowed>[ (note)]. Received: key=value"."""
+    hint = ""
+    options = [c for c in param.constraints if isinstance(c, Options)]
+    if isinstance(value, str) and options:
+        hint = did_you_mean(value, set().union(*(o.values for o in options)))
+    allowed = param.describe() + (f" ({note})" if note else "")
+    return f"`{key}` must be {allowed}. {_received(key, value)}{hint}"
+
+
+def _unknown_key(noun: str, key: Any, where: str, allowed: Iterable[str]) -> str:
+    allowed = list(allowed)
+    shown = str(key)[:QUOTE_CHARS]
+    valid = ", ".join(allowed) or "none"
+    return f"unknown {noun} `{shown}` {where}{did_you_mean(key, allowed)} (valid: {valid})"
+
+
 def validate_params(type_name: str, params: Mapping[str, Param], raw: Mapping[str, Any]) -> dict:
     """Check ``raw`` against ``params``; return the canonical dict with defaults filled in.
 
@@ -197,10 +218,7 @@ def validate_params(type_name: str, params: Mapping[str, Param], raw: Mapping[st
     """
     for key in raw:
         if key not in params:
-            valid = ", ".join(params) or "none"
-            raise SpecError(
-                f"unknown parameter `{str(key)[:QUOTE_CHARS]}` for {type_name}{did_you_mean(key, params)} (valid: {valid})"
-            )
+            raise SpecError(_unknown_key("parameter", key, f"for {type_name}", params))
     result = {}
     for key, param in params.items():
         if key not in raw or (raw[key] is None and param.default is None):
@@ -214,9 +232,37 @@ def validate_params(type_name: str, params: Mapping[str, Param], raw: Mapping[st
                 result[key] = constraint.normalise(value)
                 break
         else:
-            hint = ""
-            options = [c for c in param.constraints if isinstance(c, Options)]
-            if isinstance(value, str) and options:
-                hint = did_you_mean(value, set().union(*(o.values for o in options)))
-            raise SpecError(f"`{key}` must be {param.describe()}. {_received(key, value)}{hint}")
+            raise SpecError(violation(key, value, param))
     return result
+
+
+# -- settings objects outside the spec ---------------------------------------------------------
+
+
+def check_keys(
+    data: Any,
+    allowed: Iterable[str],
+    what: str,
+    error: type[Exception] = SpecError,
+    required: Iterable[str] = (),
+    legacy: Iterable[str] = (),
+) -> dict[str, Any]:
+    """A settings dict (``from_dict``'s input) whose keys are all ``allowed``, as a new dict.
+
+    Raises ``error`` with one line for a dict that is not a mapping, that holds
+    a key outside ``allowed`` ("unknown key `epoch` in the training settings;
+    did you mean `epochs`? (valid: …)") or that lacks a ``required`` one.
+    ``legacy`` names keys that older convkit versions wrote and no version
+    reads any more: they are accepted and dropped, so old files still load.
+    """
+    if not isinstance(data, Mapping):
+        raise error(f"{what} must be a mapping of settings, not {type(data).__name__}")
+    allowed = list(allowed)
+    legacy = set(legacy)
+    for key in data:
+        if key not in allowed and key not in legacy:
+            raise error(_unknown_key("key", key, f"in {what}", allowed))
+    for key in required:
+        if key not in data:
+            raise error(f"missing key `{key}` in {what} (valid: {', '.join(allowed)})")
+    return {key: value for key, value in data.items() if key not in legacy}
