@@ -168,9 +168,10 @@ class OcrTask(Task):
 
     def check_options(self, beam=None) -> None:
         from convkit.errors import UsageError
+        from convkit.spec.constraints import Interval, check_value
 
-        if beam is not None and int(beam) < 1:
-            raise UsageError(f"`--beam` must be at least 1. Received: --beam {beam}")
+        if beam is not None:
+            check_value("--beam", beam, Interval(int, 1, None), error=UsageError, note="beam width")
 
     def text_lines(self, path: str, prediction: dict, top_k: int = 1) -> list[str]:
         return [f"{path}\t{prediction['text']}\t{prediction['confidence']:.4f}"]

@@ -29,7 +29,7 @@ import numpy as np
 
 from convkit.errors import UsageError
 from convkit.search.errors import IndexFileError
-from convkit.spec.constraints import check_keys
+from convkit.spec.constraints import Options, check_keys, check_value
 
 APPROXIMATE_ABOVE = 50_000
 AUTO_APPROXIMATE = "ivf"
@@ -83,8 +83,7 @@ class EngineSettings:
 
 
 def resolve_kind(kind: str, count: int, approximate_above: int = APPROXIMATE_ABOVE) -> str:
-    if kind not in ENGINE_KINDS:
-        raise UsageError(f"engine must be one of {', '.join(ENGINE_KINDS)}. Received: {kind!r}")
+    check_value("engine", kind, Options(ENGINE_KINDS), error=UsageError)
     if kind == "auto":
         return AUTO_APPROXIMATE if count > approximate_above else "exact"
     return kind

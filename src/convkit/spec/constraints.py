@@ -10,13 +10,16 @@ Each layer type lists, per parameter, the constraints a value may satisfy
 a violation into one Keras-style line: "`stride` must be a positive integer or a
 list [height, width] of them. Received: stride=0".
 
-``check_keys`` refuses a settings dict (any ``from_dict``'s input) with a key
-nobody reads: "unknown key `epoch` in the training settings; did you mean
-`epochs`?".
+The same machinery checks every settings object outside the spec too
+(preprocessing, augmentation, the tasks' options): ``check_value`` /
+``check_values`` give a violation that one line, with the object's name in
+front, and ``check_keys`` refuses a settings dict with a key nobody reads
+("unknown key `epoch` in the training settings; did you mean `epochs`?").
 """
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -53,7 +56,11 @@ def _is_number(value: Any) -> bool:
 
 @dataclass(frozen=True)
 class Interval(Constraint):
-    """A number of ``kind`` (int or float) in [low, high]; ``None`` leaves a side open."""
+    """A finite number of ``kind`` (int or float) in [low, high]; ``None`` leaves a side open.
+
+    NaN and infinities are never accepted: no setting means "infinitely many",
+    and NaN compares false with every bound, so it would slip through them.
+    """
 
     kind: type
     low: float | None = None
@@ -63,7 +70,7 @@ class Interval(Constraint):
     def accepts(self, value: Any) -> bool:
         if self.kind is int and not _is_int(value):
             return False
-        if self.kind is float and not _is_number(value):
+        if self.kind is float and not (_is_number(value) and math.isfinite(value)):
             return False
         left_closed = self.closed in ("both", "left")
         right_closed = self.closed in ("both", "right")
@@ -140,18 +147,40 @@ class IntTuple(Constraint):
 
 @dataclass(frozen=True)
 class Options(Constraint):
-    """One of a fixed set of strings."""
+    """One of a fixed set of strings (or of integers: ``Options({1, 3})`` for channels)."""
 
-    values: frozenset[str] = field(default_factory=frozenset)
+    values: frozenset = field(default_factory=frozenset)
 
-    def __init__(self, values: Iterable[str]):
+    def __init__(self, values: Iterable[str | int]):
         object.__setattr__(self, "values", frozenset(values))
 
     def accepts(self, value: Any) -> bool:
-        return isinstance(value, str) and value in self.values
+        if isinstance(value, str):
+            return value in self.values
+        # 1.0 == 1 and True == 1 in Python: only a real integer is an integer option.
+        return _is_int(value) and value in self.values
 
     def describe(self) -> str:
-        return "one of " + ", ".join(f"'{v}'" for v in sorted(self.values))
+        strings = sorted(v for v in self.values if isinstance(v, str))
+        numbers = sorted(v for v in self.values if not isinstance(v, str))
+        return "one of " + ", ".join([*map(str, numbers), *(f"'{v}'" for v in strings)])
+
+
+@dataclass(frozen=True)
+class PerItem(Constraint):
+    """A list (or tuple) whose every item satisfies ``element``: one per ``noun`` (channel…)."""
+
+    element: Constraint
+    noun: str = "item"
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, list | tuple) and all(self.element.accepts(v) for v in value)
+
+    def normalise(self, value: Any) -> tuple:
+        return tuple(self.element.normalise(v) for v in value)
+
+    def describe(self) -> str:
+        return f"{self.element.describe()} for each {self.noun}"
 
 
 @dataclass(frozen=True)
@@ -198,7 +227,7 @@ def violation(key: str, value: Any, param: Param, note: str = "") -> str:
     hint = ""
     options = [c for c in param.constraints if isinstance(c, Options)]
     if isinstance(value, str) and options:
-        hint = did_you_mean(value, set().union(*(o.values for o in options)))
+        hint = did_you_mean(value, {v for o in options for v in o.values if isinstance(v, str)})
     allowed = param.describe() + (f" ({note})" if note else "")
     return f"`{key}` must be {allowed}. {_received(key, value)}{hint}"
 
@@ -237,6 +266,46 @@ def validate_params(type_name: str, params: Mapping[str, Param], raw: Mapping[st
 
 
 # -- settings objects outside the spec ---------------------------------------------------------
+
+
+def check_value(
+    key: str,
+    value: Any,
+    param: Param | Constraint,
+    what: str = "",
+    error: type[Exception] = SpecError,
+    note: str | None = None,
+) -> Any:
+    """``value`` normalised by the first constraint of ``param`` that accepts it.
+
+    Otherwise raises ``error`` with the one template, ``what`` (the settings'
+    name) in front: "image preprocessing: `crop` must be a number in (0, 1].
+    Received: crop=0". ``note`` (default: the Param's ``doc``) says in words
+    where a bound comes from, e.g. "the FFT bins of a 25 ms window".
+    """
+    if isinstance(param, Constraint):
+        param = Param([param])
+    if value is None and param.default is None:  # "not set" (e.g. f_max: up to Nyquist)
+        return None
+    for constraint in param.constraints:
+        if constraint.accepts(value):
+            return constraint.normalise(value)
+    message = violation(key, value, param, param.doc if note is None else note)
+    raise error(f"{what}: {message}" if what else message)
+
+
+def check_values(
+    what: str,
+    params: Mapping[str, Param],
+    values: Mapping[str, Any],
+    error: type[Exception] = SpecError,
+) -> dict[str, Any]:
+    """``check_value`` for each declared key present in ``values``; the normalised values."""
+    return {
+        key: check_value(key, values[key], param, what, error)
+        for key, param in params.items()
+        if key in values
+    }
 
 
 def check_keys(
