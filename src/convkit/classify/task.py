@@ -10,10 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
+from convkit.data.suffixes import AUDIO_SUFFIXES
 from convkit.errors import DataError, SpecError
 from convkit.tasks.base import Metrics, Task
-
-AUDIO_SUFFIXES = {".wav", ".flac", ".ogg"}
 
 
 class ClassifyMetrics(Metrics):
