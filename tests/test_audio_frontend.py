@@ -139,12 +139,30 @@ def test_preprocessing_round_trips_and_loads_any_rate(tmp_path):
 
 
 def test_preprocessing_rejects_bad_settings_with_the_fix():
-    with pytest.raises(UsageError, match="unknown audio preprocessing setting"):
+    with pytest.raises(
+        UsageError, match="unknown key `n_mel` in audio preprocessing; did you mean `n_mels`"
+    ):
         AudioPreprocessing.from_dict({"n_mel": 40})
-    with pytest.raises(UsageError, match=r"`hop_ms` must be positive. Received: hop_ms=0"):
+    with pytest.raises(UsageError, match=r"`hop_ms` must be a positive number. Received: hop_ms=0"):
         AudioPreprocessing(hop_ms=0)
-    with pytest.raises(UsageError, match="n_mels` must be at most 129"):
+    with pytest.raises(UsageError) as caught:
         AudioPreprocessing(sample_rate=8000, n_mels=200)
+    assert str(caught.value) == (
+        "audio preprocessing: `n_mels` must be an integer in [1, 129] (the FFT bins of a 25 ms "
+        "window at 8000 Hz: use fewer mel bands or a longer window_ms). Received: n_mels=200"
+    )
+    with pytest.raises(UsageError) as caught:
+        AudioPreprocessing(sample_rate=8000, f_max=5000.0)
+    assert str(caught.value) == (
+        "audio preprocessing: `f_max` must be a number in (0, 4000.0] (at most sample_rate/2). "
+        "Received: f_max=5000.0"
+    )
+    with pytest.raises(
+        UsageError, match=r"`f_min` must be a number in \[0, 300.0\) \(below f_max\)"
+    ):
+        AudioPreprocessing(f_min=300.0, f_max=300.0)
+    with pytest.raises(UsageError, match="`normalise` must be one of .* did you mean `band`"):
+        AudioPreprocessing(normalise="bands")
 
 
 class _Volume:
@@ -177,5 +195,9 @@ def test_spec_augment_is_deterministic_per_seed_epoch_index():
     assert not np.array_equal(masked(0, 1, 7), masked(0, 2, 7))
     changed = masked(0, 1, 7) != base
     assert changed.any() and changed.mean() < 0.6
-    with pytest.raises(UsageError, match="freq_masks` must be a whole number"):
+    with pytest.raises(
+        UsageError, match="`freq_masks` must be a non-negative integer. Received: freq_masks=-1"
+    ):
         SpecAugment(freq_masks=-1)
+    with pytest.raises(UsageError, match=r"`time_shift` must be a number in \[0, 0.5\]"):
+        SpecAugment(time_shift=0.7)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -71,7 +73,7 @@ def test_dict_round_trip_and_dispatch(tmp_path):
     assert again == pre and again.to_dict() == d
     with pytest.raises(DataError, match="unknown preprocessing kind 'video'"):
         preprocessing_from_dict({"kind": "video"})
-    with pytest.raises(DataError, match="unknown image preprocessing keys: colour"):
+    with pytest.raises(DataError, match="unknown key `colour` in image preprocessing"):
         preprocessing_from_dict({**d, "colour": 1})
 
 
@@ -98,16 +100,26 @@ def test_for_spec_reads_the_input_volume():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"resize": "squash"}, "`resize` must be one of stretch, letterbox, center_crop"),
-        ({"channels": 2}, "`channels` must be 1 or 3"),
-        ({"std": (0.0,)}, "`std` must be positive"),
+        (
+            {"resize": "squash"},
+            "`resize` must be one of 'center_crop', 'letterbox', 'stretch'. "
+            "Received: resize='squash'",
+        ),
+        ({"channels": 2}, "`channels` must be one of 1, 3. Received: channels=2"),
+        (
+            {"std": (0.0,)},
+            "`std` must be a positive number for each channel. Received: std=[0.0, 0.0, 0.0]",
+        ),
+        ({"crop": 0}, "`crop` must be a number in (0, 1]. Received: crop=0"),
+        ({"scale": float("inf")}, "`scale` must be a positive number. Received: scale=inf"),
+        ({"height": 0}, "`height` must be a positive integer. Received: height=0"),
         ({"mean": (0.1, 0.2)}, "`mean` needs 1 or 3 values"),
         ({"mean": "cifar"}, "`mean` preset must be one of"),
     ],
 )
 def test_preprocessing_errors_are_one_clear_line(kwargs, message):
-    with pytest.raises(DataError, match=message):
-        Preprocessing(8, 8, **{"channels": 3, **kwargs})
+    with pytest.raises(DataError, match=re.escape(message)):
+        Preprocessing(**{"height": 8, "width": 8, "channels": 3, **kwargs})
 
 
 # ----- augmentation --------------------------------------------------------
@@ -194,8 +206,16 @@ def test_augment_config_round_trip_and_parse():
     assert not Augment.parse("none").enabled and Augment.from_dict(None) == Augment()
     with pytest.raises(DataError, match="unknown augmentation 'blur'"):
         Augment.parse("blur=3")
-    with pytest.raises(DataError, match="`rotation` must be a number >= 0"):
+    with pytest.raises(
+        DataError, match="`rotation` must be a non-negative number. Received: rotation=-5"
+    ):
         Augment(rotation=-5)
+    with pytest.raises(DataError, match=re.escape("`scale` must be a number in [0, 1)")):
+        Augment(scale=1.0)
+    with pytest.raises(DataError, match="`shear` must be a non-negative number"):
+        Augment(shear=float("nan"))
+    with pytest.raises(DataError, match="`crop_padding` must be a non-negative integer"):
+        Augment(crop_padding=1.5)
     with pytest.raises(DataError, match="augmentation rotation needs a number"):
         Augment.parse("rotation=lots")
 

@@ -84,12 +84,22 @@ def test_augment_is_deterministic_per_seed_epoch_index():
 
 
 def test_bad_settings_are_one_line_errors():
-    with pytest.raises(
-        UsageError, match=r"`flip` must be a probability in \[0, 1\]. Received: flip=2"
-    ):
+    with pytest.raises(UsageError) as caught:
         DetectAugment(flip=2)
-    with pytest.raises(UsageError, match="scale_min <= scale_max"):
+    assert str(caught.value) == (
+        "detection augmentation: `flip` must be a number in [0, 1] (a probability). "
+        "Received: flip=2"
+    )
+    with pytest.raises(UsageError) as caught:
         DetectAugment(scale_min=1.5, scale_max=1.0)
+    assert str(caught.value) == (
+        "detection augmentation: `scale_max` must be a number >= 1.5 (not below scale_min). "
+        "Received: scale_max=1.0"
+    )
+    with pytest.raises(UsageError, match=r"`contrast` must be a number in \[0, 1\)"):
+        DetectAugment(contrast=1.0)
+    with pytest.raises(UsageError, match="`mosaic_epochs` must be a non-negative integer"):
+        DetectAugment(mosaic_epochs=-1)
 
 
 def test_generic_augment_flags_translate_to_box_augmentations():

@@ -129,7 +129,7 @@ def test_detect_cli_json_and_annotated_copies(trained, voc_folder, tmp_path, cap
 
 def test_detect_cli_refuses_bad_thresholds_and_classifiers(trained, tmp_path, capsys):
     assert main(["detect", str(trained.model_path), str(tmp_path), "--conf", "2"]) == 2
-    assert "--conf must be in [0, 1]" in capsys.readouterr().err
+    assert "`--conf` must be a number in [0, 1]. Received: --conf=2.0" in capsys.readouterr().err
 
 
 def test_evaluate_reports_map_and_draws_pr_curves(trained, voc_folder, tmp_path, capsys):

@@ -39,7 +39,10 @@ def index(request) -> SearchIndex:
 def test_auto_engine_switches_at_the_threshold():
     assert resolve_kind("auto", 100, approximate_above=100) == "exact"
     assert resolve_kind("auto", 101, approximate_above=100) == "ivf"
-    with pytest.raises(ConvkitError, match="engine must be one of"):
+    with pytest.raises(
+        ConvkitError,
+        match="`engine` must be one of 'auto', 'exact', 'hnsw', 'ivf'. Received: engine='lsh'",
+    ):
         resolve_kind("lsh", 10)
     small = SearchIndex.create(clustered_vectors(50), paths_for(50), SOURCE, approximate_above=40)
     assert small.engine.settings.kind == "ivf"

@@ -186,8 +186,12 @@ def test_unknown_key_type_and_activation_suggest_a_fix():
         "'silu', 'softmax', 'tanh'. "
         "Received: activation='rleu'; did you mean `relu`?"
     )
-    with pytest.raises(SpecError, match=r"unknown top-level key `layrs`; did you mean `layers`\?"):
+    with pytest.raises(SpecError) as caught:
         NetSpec.from_dict({"input": "8x8x1", "layrs": []})
+    assert str(caught.value) == (
+        "unknown key `layrs` in the spec's top level; did you mean `layers`? "
+        "(valid: name, input, layers)"
+    )
 
 
 def test_kernel_larger_than_padded_input():

@@ -12,6 +12,7 @@ import json
 import pytest
 
 from convkit.cli import main
+from convkit.errors import ConvkitError
 from convkit.tasks import registered_tasks, task_for_spec, task_from_dict
 from inference_fixtures import EXAMPLES, noise, save_untrained, write_png
 
@@ -51,6 +52,15 @@ def test_to_dict_from_dict_round_trips(kind):
     again = task_from_dict(json.loads(json.dumps(task.to_dict())))
     assert type(again) is type(task) and again.to_dict() == task.to_dict()
     assert again.kind == kind
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_stored_keys_are_what_to_dict_writes(kind):
+    task = example_task(kind)
+    assert tuple(task.to_dict()) == type(task).stored_keys
+    assert set(type(task).required_keys) <= set(type(task).stored_keys)
+    with pytest.raises(ConvkitError, match=r"unknown key `kinds` in the .* task; did you mean"):
+        task_from_dict({**task.to_dict(), "kinds": kind})
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -14,10 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
+from convkit.data.suffixes import AUDIO_SUFFIXES
 from convkit.errors import DataError
 
-# The containers libsndfile reads that people actually store recordings in.
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg")
+# The containers libsndfile reads that people actually store recordings in (one list:
+# convkit.data.suffixes); the old name stays for callers of convkit.audio.
+AUDIO_EXTENSIONS = AUDIO_SUFFIXES
 
 # Below this peak amplitude a clip is digital silence (16-bit PCM's smallest step is 3e-5).
 SILENCE_PEAK = 1e-5

@@ -28,6 +28,7 @@ from convkit.audio.naming import (
     looks_like_fsdd,
     natural_sort,
 )
+from convkit.data.suffixes import describe
 from convkit.errors import DataError, UsageError
 
 SPLITS = ("train", "val", "test", "all")
@@ -142,10 +143,14 @@ def open_audio_dataset(
         raise UsageError(f"audio split must be one of {list(SPLITS)}. Received: split={split!r}")
     root = Path(path)
     if not root.is_dir():
-        raise DataError(f"{root}: not a folder of recordings (expected .wav/.flac/.ogg files)")
+        raise DataError(
+            f"{root}: not a folder of recordings (expected {describe(AUDIO_EXTENSIONS)} files)"
+        )
     files = _list_recordings(root)
     if not files:
-        raise DataError(f"{root}: no .wav/.flac/.ogg recordings found (looked in subfolders too)")
+        raise DataError(
+            f"{root}: no {describe(AUDIO_EXTENSIONS)} recordings found (looked in subfolders too)"
+        )
 
     notes: list[str] = []
     split_dirs = _split_folders(root)

@@ -17,8 +17,24 @@ import numpy as np
 from convkit.audio.decode import load_mono
 from convkit.audio.melspec import fft_size, fix_frames, frame_count, log_mel, normalise_valid
 from convkit.errors import ShapeError, UsageError
+from convkit.spec.constraints import Interval, Options, Param, check_keys, check_value, check_values
 
 NORMALISATIONS = ("utterance", "band", "none")
+WHAT = "audio preprocessing"
+_POSITIVE = Interval(float, 0, None, closed="neither")
+_COUNT = Interval(int, 1, None)
+# What each setting may be; f_min, f_max and n_mels are bounded by the others (below).
+_PARAMS = {
+    "sample_rate": Param([_COUNT], doc="Hz"),
+    "n_mels": Param([_COUNT]),
+    "frames": Param([_COUNT]),
+    "window_ms": Param([_POSITIVE]),
+    "hop_ms": Param([_POSITIVE]),
+    "f_min": Param([Interval(float, 0, None)]),
+    "f_max": Param([_POSITIVE], default=None),
+    "normalise": Param([Options(NORMALISATIONS)]),
+    "kind": Param([Options({"audio"})]),
+}
 
 
 @dataclass(frozen=True)
@@ -36,35 +52,27 @@ class AudioPreprocessing:
     kind: str = "audio"
 
     def __post_init__(self) -> None:
-        def positive(name: str, value: float) -> None:
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
-                raise UsageError(f"audio `{name}` must be positive. Received: {name}={value!r}")
-
-        for name in ("sample_rate", "n_mels", "frames", "window_ms", "hop_ms"):
-            positive(name, getattr(self, name))
-        if self.kind != "audio":
-            raise UsageError(
-                f"AudioPreprocessing kind must be 'audio'. Received: kind={self.kind!r}"
-            )
-        if self.normalise not in NORMALISATIONS:
-            raise UsageError(
-                f"audio `normalise` must be one of {list(NORMALISATIONS)}. "
-                f"Received: normalise={self.normalise!r}"
-            )
+        # Validated only: the values stay as given (a frozen dataclass, and 25 stays 25).
+        check_values(WHAT, _PARAMS, asdict(self), UsageError)
+        # The band and the mel count are bounded by the other settings.
         nyquist = self.sample_rate / 2.0
+        if self.f_max is not None:
+            band_top = Interval(float, 0, nyquist, closed="right")
+            check_value("f_max", self.f_max, band_top, WHAT, UsageError, "at most sample_rate/2")
         top = nyquist if self.f_max is None else self.f_max
-        if not 0 <= self.f_min < top <= nyquist:
-            raise UsageError(
-                f"audio band must satisfy 0 <= f_min < f_max <= sample_rate/2 ({nyquist:g} Hz). "
-                f"Received: f_min={self.f_min}, f_max={self.f_max}"
-            )
+        below = "sample_rate/2" if self.f_max is None else "f_max"
+        band_bottom = Interval(float, 0, top, closed="left")
+        check_value("f_min", self.f_min, band_bottom, WHAT, UsageError, f"below {below}")
         bins = fft_size(self.window_samples) // 2 + 1
-        if self.n_mels > bins:
-            raise UsageError(
-                f"audio `n_mels` must be at most {bins}, the FFT bins of a {self.window_ms:g} ms "
-                f"window at {self.sample_rate} Hz. Received: n_mels={self.n_mels}; use fewer mel "
-                "bands or a longer window_ms"
-            )
+        check_value(
+            "n_mels",
+            self.n_mels,
+            Interval(int, 1, bins),
+            WHAT,
+            UsageError,
+            f"the FFT bins of a {self.window_ms:g} ms window at {self.sample_rate} Hz: "
+            "use fewer mel bands or a longer window_ms",
+        )
 
     # -- derived sizes -------------------------------------------------------------
 
@@ -168,13 +176,8 @@ class AudioPreprocessing:
 
     @classmethod
     def from_dict(cls, d: dict) -> AudioPreprocessing:
-        known = {field.name for field in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise UsageError(
-                f"unknown audio preprocessing setting(s) {unknown}; valid: {sorted(known)}"
-            )
-        return cls(**d)
+        known = [field.name for field in fields(cls)]
+        return cls(**check_keys(d, known, "audio preprocessing", error=UsageError))
 
     @classmethod
     def for_spec(cls, spec, **settings) -> AudioPreprocessing:

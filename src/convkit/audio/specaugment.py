@@ -17,6 +17,16 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 
 from convkit.errors import UsageError
+from convkit.spec.constraints import Interval, Param, check_keys, check_values
+
+_MASKS = Param([Interval(int, 0, None)])
+_PARAMS = {
+    "freq_masks": _MASKS,
+    "freq_width": _MASKS,
+    "time_masks": _MASKS,
+    "time_width": _MASKS,
+    "time_shift": Param([Interval(float, 0, 0.5)], doc="a share of the free room"),
+}
 
 
 @dataclass(frozen=True)
@@ -33,28 +43,12 @@ class SpecAugment:
     time_shift: float = 0.2
 
     def __post_init__(self) -> None:
-        if not isinstance(self.time_shift, (int, float)) or not 0 <= self.time_shift <= 0.5:
-            raise UsageError(
-                "SpecAugment `time_shift` must be between 0 and 0.5. "
-                f"Received: time_shift={self.time_shift!r}"
-            )
-        for field in fields(self):
-            value = getattr(self, field.name)
-            if field.name != "time_shift" and (
-                not isinstance(value, int) or isinstance(value, bool) or value < 0
-            ):
-                raise UsageError(
-                    f"SpecAugment `{field.name}` must be a whole number >= 0. "
-                    f"Received: {field.name}={value!r}"
-                )
+        check_values("SpecAugment", _PARAMS, asdict(self), UsageError)  # validated, kept as given
 
     @classmethod
     def from_dict(cls, d: dict) -> SpecAugment:
-        known = {field.name for field in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise UsageError(f"unknown SpecAugment setting(s) {unknown}; valid: {sorted(known)}")
-        return cls(**d)
+        known = [field.name for field in fields(cls)]
+        return cls(**check_keys(d, known, "SpecAugment", error=UsageError))
 
     def to_dict(self) -> dict:
         return asdict(self)

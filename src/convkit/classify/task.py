@@ -10,10 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar
 
+from convkit.data.suffixes import AUDIO_SUFFIXES
 from convkit.errors import DataError, SpecError
 from convkit.tasks.base import Metrics, Task
-
-AUDIO_SUFFIXES = {".wav", ".flac", ".ogg"}
 
 
 class ClassifyMetrics(Metrics):
@@ -281,8 +280,18 @@ class ClassifyTask(Task):
             "input_channels": self.input_channels,
         }
 
+    stored_keys: ClassVar[tuple[str, ...]] = (
+        "kind",
+        "num_classes",
+        "labels",
+        "activation",
+        "input_channels",
+    )
+    required_keys: ClassVar[tuple[str, ...]] = ("num_classes",)
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ClassifyTask:
+        data = cls.checked_dict(data)
         return cls(
             num_classes=int(data["num_classes"]),
             labels=data.get("labels"),

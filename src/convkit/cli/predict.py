@@ -21,21 +21,6 @@ examples:
   convkit predict model.convkit photos/ --spark 'local[2]' --out results.parquet
 """
 
-INPUT_SUFFIXES = {
-    ".png",
-    ".jpg",
-    ".jpeg",
-    ".bmp",
-    ".webp",
-    ".tif",
-    ".tiff",
-    ".pgm",
-    ".ppm",
-    ".wav",
-    ".flac",
-    ".ogg",
-}
-
 
 PREDICT_ABOUT = """\
 label images or recordings with a trained model
@@ -66,6 +51,7 @@ def expand_inputs(items: list[str]):
         if path.is_dir():
             found = False
             from convkit.data.listing import list_input_files  # train's rule: no hidden files
+            from convkit.data.suffixes import INPUT_SUFFIXES  # images and recordings
 
             for child in list_input_files(path, INPUT_SUFFIXES)[0]:
                 found = True

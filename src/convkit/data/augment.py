@@ -13,14 +13,27 @@ by file-backed loaders) and ``apply_batch`` (numpy, a whole in-memory batch).
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
 from convkit.errors import DataError
+from convkit.spec.constraints import Interval, Param, check_keys, check_values
 
 _NUM_DRAWS = 10  # fixed, so enabling one option never shifts another's draws
+
+_AMOUNT = Interval(float, 0, None)
+_FACTOR = Interval(float, 0, 1, closed="left")  # a range [1 - x, 1 + x] of factors above 0
+# What each setting may be, in the order they are checked (flip is any truth value).
+_PARAMS = {
+    "crop_padding": Param([Interval(int, 0, None)]),
+    "rotation": Param([_AMOUNT]),
+    "scale": Param([_FACTOR]),
+    "translate": Param([_AMOUNT]),
+    "shear": Param([_AMOUNT]),
+    "brightness": Param([_AMOUNT]),
+    "contrast": Param([_FACTOR]),
+}
 
 
 @dataclass
@@ -73,22 +86,12 @@ class Augment:
     contrast: float = 0.0
 
     def __post_init__(self):
-        if not isinstance(self.crop_padding, int | np.integer) or self.crop_padding < 0:
-            raise DataError(
-                f"`crop_padding` must be a whole number >= 0. Received: crop_padding={self.crop_padding!r}"
-            )
+        if isinstance(self.crop_padding, np.integer):
+            self.crop_padding = int(self.crop_padding)
         self.flip = bool(self.flip)
-        for name in ("rotation", "scale", "translate", "shear", "brightness", "contrast"):
-            value = getattr(self, name)
-            if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-                raise DataError(f"`{name}` must be a number >= 0. Received: {name}={value!r}")
-            setattr(self, name, float(value))
-        if self.scale >= 1:
-            raise DataError(
-                f"`scale` must be below 1 (a zoom factor range). Received: scale={self.scale}"
-            )
-        if self.contrast >= 1:
-            raise DataError(f"`contrast` must be below 1. Received: contrast={self.contrast}")
+        checked = check_values("augmentation", _PARAMS, vars(self), DataError)
+        for name, value in checked.items():
+            setattr(self, name, value)  # amounts as floats
 
     # ----- configuration ---------------------------------------------------
 
@@ -118,13 +121,8 @@ class Augment:
     def from_dict(cls, d: dict | None) -> Augment:
         if d is None:
             return cls()
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise DataError(
-                f"unknown augmentation {', '.join(unknown)}; known: {', '.join(sorted(names))}"
-            )
-        return cls(**d)
+        names = [f.name for f in fields(cls)]
+        return cls(**check_keys(d, names, "the augmentation settings", error=DataError))
 
     @classmethod
     def parse(cls, text: str | None) -> Augment:

@@ -17,11 +17,10 @@ import threading
 import numpy as np
 
 from convkit.data.image_header import ACCEPTED_FORMATS, looks_truncated, read_header
+from convkit.data.suffixes import IMAGE_SUFFIXES  # noqa: F401 (re-exported: the files it reads)
 from convkit.errors import DataError
 from convkit.fileio import read_file_bytes
 from convkit.limits import DEFAULT_MAX_PIXELS, max_image_pixels  # noqa: F401 (re-exported)
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm", ".pbm")
 
 
 def read_bytes(source: str | os.PathLike | bytes) -> tuple[bytes, str]:

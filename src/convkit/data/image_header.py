@@ -11,6 +11,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from convkit.data.suffixes import IMAGE_SUFFIX_FORMATS
+
 
 @dataclass(frozen=True)
 class ImageHeader:
@@ -28,9 +30,10 @@ class ImageHeader:
         return self.width * self.height * (self.channels or 4) * (self.sample_bytes or 2)
 
 
-# The formats convkit reads, everywhere (train, predict, the server): the same set
-# IMAGE_SUFFIXES names. GIF and others are recognised only to be refused by name.
-ACCEPTED_FORMATS = ("jpeg", "png", "bmp", "webp", "tiff", "pnm")
+# The formats convkit reads, everywhere (train, predict, the server): the ones
+# IMAGE_SUFFIXES name (convkit.data.suffixes). GIF and others are recognised
+# only to be refused by name.
+ACCEPTED_FORMATS = tuple(dict.fromkeys(IMAGE_SUFFIX_FORMATS.values()))  # jpeg, png, bmp, …
 
 
 def sniff_format(data: bytes) -> str | None:

@@ -18,13 +18,48 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from convkit.errors import DataError
+from convkit.spec.constraints import (
+    Interval,
+    Options,
+    Param,
+    PerItem,
+    check_keys,
+    check_values,
+)
 
 RESIZE_POLICIES = ("stretch", "letterbox", "center_crop")
+# What to_dict writes (crop only when not 1) and from_dict reads.
+STORED_KEYS = (
+    "kind",
+    "height",
+    "width",
+    "channels",
+    "resize",
+    "scale",
+    "mean",
+    "std",
+    "channel_order",
+    "crop",
+)
 CHANNEL_ORDERS = ("rgb", "bgr")
 
 # Named normalisations a user may write instead of numbers (--mean imagenet).
 MEAN_PRESETS = {"imagenet": (0.485, 0.456, 0.406), "mnist": (0.1307,), "none": (0.0,)}
 STD_PRESETS = {"imagenet": (0.229, 0.224, 0.225), "mnist": (0.3081,), "none": (1.0,)}
+
+# What each setting may be (checked in this order; mean and std once presets are resolved).
+_SHAPE_PARAMS = {
+    "height": Param([Interval(int, 1, None)]),
+    "width": Param([Interval(int, 1, None)]),
+    "channels": Param([Options({1, 3})]),
+    "resize": Param([Options(RESIZE_POLICIES)]),
+    "channel_order": Param([Options(CHANNEL_ORDERS)]),
+}
+_VALUE_PARAMS = {
+    "std": Param([PerItem(Interval(float, 0, None, closed="neither"), "channel")]),
+    "crop": Param([Interval(float, 0, 1, closed="right")]),
+    "scale": Param([Interval(float, 0, None, closed="neither")]),
+}
 
 
 @dataclass
@@ -44,31 +79,13 @@ class Preprocessing:
     crop: float = 1.0
 
     def __post_init__(self):
-        for name in ("height", "width"):
-            value = getattr(self, name)
-            if not isinstance(value, int | np.integer) or value < 1:
-                raise DataError(
-                    f"`{name}` must be a positive whole number. Received: {name}={value!r}"
-                )
-        if self.channels not in (1, 3):
-            raise DataError(f"`channels` must be 1 or 3. Received: channels={self.channels!r}")
-        if self.resize not in RESIZE_POLICIES:
-            raise DataError(
-                f"`resize` must be one of {', '.join(RESIZE_POLICIES)}. Received: resize={self.resize!r}"
-            )
-        if self.channel_order not in CHANNEL_ORDERS:
-            raise DataError(
-                f"`channel_order` must be rgb or bgr. Received: channel_order={self.channel_order!r}"
-            )
-        self.height, self.width = int(self.height), int(self.width)
+        for name in ("height", "width", "channels"):  # numpy integers (from arrays) are sizes too
+            if isinstance(getattr(self, name), np.integer):
+                setattr(self, name, int(getattr(self, name)))
+        check_values("image preprocessing", _SHAPE_PARAMS, vars(self), DataError)
         self.mean = _per_channel("mean", self.mean, self.channels, MEAN_PRESETS)
         self.std = _per_channel("std", self.std, self.channels, STD_PRESETS)
-        if any(s <= 0 for s in self.std):
-            raise DataError(f"`std` must be positive. Received: std={list(self.std)}")
-        if not 0 < self.crop <= 1:
-            raise DataError(f"`crop` must be in (0, 1]. Received: crop={self.crop!r}")
-        if not math.isfinite(self.scale) or self.scale <= 0:
-            raise DataError(f"`scale` must be positive. Received: scale={self.scale!r}")
+        check_values("image preprocessing", _VALUE_PARAMS, vars(self), DataError)
 
     # ----- construction ---------------------------------------------------
 
@@ -104,24 +121,10 @@ class Preprocessing:
 
     @classmethod
     def from_dict(cls, d: dict) -> Preprocessing:
-        d = dict(d)
+        d = check_keys(d, STORED_KEYS, "image preprocessing", DataError, ("height", "width"))
         kind = d.pop("kind", "image")
         if kind != "image":
             raise DataError(f"not an image preprocessing (kind={kind!r})")
-        known = {
-            "height",
-            "width",
-            "channels",
-            "resize",
-            "scale",
-            "mean",
-            "std",
-            "channel_order",
-            "crop",
-        }
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise DataError(f"unknown image preprocessing keys: {', '.join(unknown)}")
         return cls(**d)
 
     # ----- one image ------------------------------------------------------

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+from convkit.data.suffixes import IMAGE_SUFFIXES
 
 
 @dataclass

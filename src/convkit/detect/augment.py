@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from convkit.errors import UsageError
+from convkit.spec.constraints import Interval, Param, check_value, check_values
 
 
 def hflip(image: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -164,6 +165,24 @@ def letterbox(
     return canvas, moved.astype(np.float32), info
 
 
+_PROBABILITY = Param([Interval(float, 0, 1)], doc="a probability")
+_GAIN = Param([Interval(float, 0, 1)])
+# What each setting may be, in the order they are checked (scale_max: at least scale_min).
+_PARAMS = {
+    "flip": _PROBABILITY,
+    "crop": _PROBABILITY,
+    "mosaic": _PROBABILITY,
+    "hsv_h": _GAIN,
+    "hsv_s": _GAIN,
+    "hsv_v": _GAIN,
+    "scale_min": Param([Interval(float, 0, None, closed="neither")]),
+    "brightness": Param([Interval(float, 0, 1)]),
+    "contrast": Param([Interval(float, 0, 1, closed="left")]),
+    "mosaic_epochs": Param([Interval(int, 0, None)]),
+    "crop_min": Param([Interval(float, 0, 1, closed="right")], doc="a share of the image side"),
+}
+
+
 @dataclass
 class DetectAugment:
     """Random flip, rescale, crop, mosaic and colour; the letterbox follows in preprocessing.
@@ -189,30 +208,17 @@ class DetectAugment:
     seed: int = 0
 
     def __post_init__(self):
-        for name in ("flip", "crop", "mosaic", "hsv_h", "hsv_s", "hsv_v"):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise UsageError(
-                    f"augment `{name}` must be a probability in [0, 1]. Received: {name}={value}"
-                )
-        if not 0 < self.scale_min <= self.scale_max:
-            raise UsageError(
-                f"augment scale range must satisfy 0 < scale_min <= scale_max. "
-                f"Received: scale_min={self.scale_min}, scale_max={self.scale_max}"
-            )
-        if not (0 <= self.brightness <= 1 and 0 <= self.contrast < 1):
-            raise UsageError(
-                f"augment brightness must be in [0, 1] and contrast in [0, 1). "
-                f"Received: brightness={self.brightness}, contrast={self.contrast}"
-            )
-        if not isinstance(self.mosaic_epochs, int) or self.mosaic_epochs < 0:
-            raise UsageError(
-                f"augment `mosaic_epochs` must be a whole number >= 0. Received: {self.mosaic_epochs!r}"
-            )
-        if not 0 < self.crop_min <= 1:
-            raise UsageError(
-                f"augment `crop_min` must be in (0, 1]. Received: crop_min={self.crop_min}"
-            )
+        check_values("detection augmentation", _PARAMS, vars(self), UsageError)
+        # The zoom range's top is bounded by its bottom.
+        top = Interval(float, self.scale_min, None)
+        check_value(
+            "scale_max",
+            self.scale_max,
+            top,
+            "detection augmentation",
+            UsageError,
+            "not below scale_min",
+        )
 
     def to_dict(self) -> dict:
         return asdict(self)

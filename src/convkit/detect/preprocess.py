@@ -12,6 +12,7 @@ import numpy as np
 
 from convkit.detect.augment import letterbox
 from convkit.errors import DataError
+from convkit.spec.constraints import check_keys
 
 KIND = "detect-letterbox"
 
@@ -67,6 +68,13 @@ class DetectPreprocessing:
 
     @classmethod
     def from_dict(cls, data: dict) -> DetectPreprocessing:
+        data = check_keys(
+            data,
+            ("kind", "height", "width", "channels", "mean", "std"),
+            "detection preprocessing",
+            error=DataError,
+            required=("height", "width"),
+        )
         if data.get("kind") != KIND:
             raise DataError(f"not a detection preprocessing: kind={data.get('kind')!r}")
         return cls(

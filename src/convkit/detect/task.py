@@ -220,9 +220,11 @@ class DetectTask(Task):
         return results
 
     def check_options(self, conf_threshold=None, iou_threshold=None) -> None:
+        from convkit.spec.constraints import Interval, check_value
+
         for name, value in (("--conf", conf_threshold), ("--iou", iou_threshold)):
-            if value is not None and not 0.0 <= value <= 1.0:
-                raise UsageError(f"{name} must be in [0, 1]. Received: {value}")
+            if value is not None:
+                check_value(name, value, Interval(float, 0, 1), error=UsageError)
 
     def text_lines(self, path: str, prediction: dict, top_k: int = 1) -> list[str]:
         """One line per box: path, label, confidence, x1,y1,x2,y2 in the photo's pixels."""
@@ -359,8 +361,22 @@ class DetectTask(Task):
             "max_detections": self.max_detections,
         }
 
+    stored_keys: ClassVar[tuple[str, ...]] = (
+        "kind",
+        "labels",
+        "num_classes",
+        "anchors",
+        "stride",
+        "input_size",
+        "conf_threshold",
+        "iou_threshold",
+        "max_detections",
+    )
+    required_keys: ClassVar[tuple[str, ...]] = ("anchors", "num_classes", "stride", "input_size")
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DetectTask:
+        data = cls.checked_dict(data)
         return cls(
             data["anchors"],
             data["num_classes"],

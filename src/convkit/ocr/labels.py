@@ -17,9 +17,9 @@ import io
 import re
 from pathlib import Path
 
+from convkit.data.suffixes import IMAGE_SUFFIXES
 from convkit.errors import DataError
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm"}
 TABLE_NAMES = ("labels.tsv", "labels.csv")
 _DUPLICATE_COUNTER = re.compile(r"_\d+$")
 

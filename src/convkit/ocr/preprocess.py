@@ -13,6 +13,10 @@ from typing import Any
 import numpy as np
 
 from convkit.errors import DataError
+from convkit.spec.constraints import Options, check_keys, check_value
+
+# What to_dict writes (and from_dict reads).
+STORED_KEYS = ("kind", "height", "channels", "mean", "std", "min_width", "max_width")
 
 
 class TextLinePreprocessing:
@@ -33,8 +37,7 @@ class TextLinePreprocessing:
         min_width: int = 8,
         max_width: int | None = 2048,
     ):
-        if channels not in (1, 3):
-            raise DataError(f"a text reader takes 1 or 3 channels. Received: channels={channels}")
+        check_value("channels", channels, Options({1, 3}), "text-line preprocessing", DataError)
         self.height = int(height)
         self.channels = int(channels)
         self.mean = float(mean)
@@ -111,6 +114,7 @@ class TextLinePreprocessing:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TextLinePreprocessing:
+        data = check_keys(data, STORED_KEYS, "text-line preprocessing", DataError, ("height",))
         return cls(**{k: v for k, v in data.items() if k != "kind"})
 
 

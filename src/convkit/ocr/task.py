@@ -168,9 +168,10 @@ class OcrTask(Task):
 
     def check_options(self, beam=None) -> None:
         from convkit.errors import UsageError
+        from convkit.spec.constraints import Interval, check_value
 
-        if beam is not None and int(beam) < 1:
-            raise UsageError(f"`--beam` must be at least 1. Received: --beam {beam}")
+        if beam is not None:
+            check_value("--beam", beam, Interval(int, 1, None), error=UsageError, note="beam width")
 
     def text_lines(self, path: str, prediction: dict, top_k: int = 1) -> list[str]:
         return [f"{path}\t{prediction['text']}\t{prediction['confidence']:.4f}"]
@@ -257,8 +258,19 @@ class OcrTask(Task):
             "beam": self.beam,
         }
 
+    stored_keys: ClassVar[tuple[str, ...]] = (
+        "kind",
+        "alphabet",
+        "height",
+        "channels",
+        "pixels_per_step",
+        "beam",
+    )
+    required_keys: ClassVar[tuple[str, ...]] = ("alphabet", "height")
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> OcrTask:
+        data = cls.checked_dict(data)
         return cls(
             alphabet=data["alphabet"],
             height=int(data["height"]),

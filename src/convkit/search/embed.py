@@ -31,7 +31,7 @@ POOLINGS = ("avg", "flatten")
 
 
 def image_suffixes() -> tuple[str, ...]:
-    from convkit.data.decode import IMAGE_SUFFIXES
+    from convkit.data.suffixes import IMAGE_SUFFIXES
 
     return IMAGE_SUFFIXES
 

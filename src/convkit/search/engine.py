@@ -28,6 +28,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from convkit.errors import UsageError
+from convkit.search.errors import IndexFileError
+from convkit.spec.constraints import Options, check_keys, check_value
 
 APPROXIMATE_ABOVE = 50_000
 AUTO_APPROXIMATE = "ivf"
@@ -74,12 +76,14 @@ class EngineSettings:
 
     @classmethod
     def from_dict(cls, data: dict) -> EngineSettings:
-        return cls(**{key: data[key] for key in cls.__dataclass_fields__ if key in data})
+        known = list(cls.__dataclass_fields__)
+        return cls(
+            **check_keys(data, known, "the index's engine settings", IndexFileError, ("kind",))
+        )
 
 
 def resolve_kind(kind: str, count: int, approximate_above: int = APPROXIMATE_ABOVE) -> str:
-    if kind not in ENGINE_KINDS:
-        raise UsageError(f"engine must be one of {', '.join(ENGINE_KINDS)}. Received: {kind!r}")
+    check_value("engine", kind, Options(ENGINE_KINDS), error=UsageError)
     if kind == "auto":
         return AUTO_APPROXIMATE if count > approximate_above else "exact"
     return kind

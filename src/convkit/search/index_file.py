@@ -214,6 +214,8 @@ class SearchIndex:
                 int(document.get("approximate_above", APPROXIMATE_ABOVE)),
                 [tuple(item) for item in document.get("skipped", [])],
             )
+        except IndexFileError as error:  # e.g. an unknown key in the engine settings
+            raise IndexFileError(f"{path} is a damaged convkit index ({error})") from None
         except (KeyError, TypeError, ValueError, RuntimeError) as error:
             raise IndexFileError(f"{path} is a damaged convkit index ({error!r})") from None
         if len(index.paths) != len(vectors) or len(ids) != len(vectors):

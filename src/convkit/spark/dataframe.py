@@ -14,10 +14,12 @@ import sys
 import time
 from pathlib import Path
 
+from convkit.data.suffixes import AUDIO_SUFFIXES, IMAGE_SUFFIXES, extensions
 from convkit.errors import DataError
 
-IMAGE_EXTENSIONS = ("png", "jpg", "jpeg", "bmp", "gif", "tif", "tiff", "webp", "pgm", "ppm", "pbm")
-AUDIO_EXTENSIONS = ("wav", "flac", "ogg")
+# What a folder's files are filtered by (no dots, any case): convkit.data.suffixes' lists.
+IMAGE_EXTENSIONS = extensions(IMAGE_SUFFIXES)
+AUDIO_EXTENSIONS = extensions(AUDIO_SUFFIXES)
 GLOB_CHARACTERS = set("*?[{")
 
 

@@ -9,10 +9,17 @@ Each layer type lists, per parameter, the constraints a value may satisfy
 ``validate_params`` checks a raw dict against them, fills in defaults, and turns
 a violation into one Keras-style line: "`stride` must be a positive integer or a
 list [height, width] of them. Received: stride=0".
+
+The same machinery checks every settings object outside the spec too
+(preprocessing, augmentation, the tasks' options): ``check_value`` /
+``check_values`` give a violation that one line, with the object's name in
+front, and ``check_keys`` refuses a settings dict with a key nobody reads
+("unknown key `epoch` in the training settings; did you mean `epochs`?").
 """
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -49,7 +56,11 @@ def _is_number(value: Any) -> bool:
 
 @dataclass(frozen=True)
 class Interval(Constraint):
-    """A number of ``kind`` (int or float) in [low, high]; ``None`` leaves a side open."""
+    """A finite number of ``kind`` (int or float) in [low, high]; ``None`` leaves a side open.
+
+    NaN and infinities are never accepted: no setting means "infinitely many",
+    and NaN compares false with every bound, so it would slip through them.
+    """
 
     kind: type
     low: float | None = None
@@ -59,7 +70,7 @@ class Interval(Constraint):
     def accepts(self, value: Any) -> bool:
         if self.kind is int and not _is_int(value):
             return False
-        if self.kind is float and not _is_number(value):
+        if self.kind is float and not (_is_number(value) and math.isfinite(value)):
             return False
         left_closed = self.closed in ("both", "left")
         right_closed = self.closed in ("both", "right")
@@ -136,18 +147,40 @@ class IntTuple(Constraint):
 
 @dataclass(frozen=True)
 class Options(Constraint):
-    """One of a fixed set of strings."""
+    """One of a fixed set of strings (or of integers: ``Options({1, 3})`` for channels)."""
 
-    values: frozenset[str] = field(default_factory=frozenset)
+    values: frozenset = field(default_factory=frozenset)
 
-    def __init__(self, values: Iterable[str]):
+    def __init__(self, values: Iterable[str | int]):
         object.__setattr__(self, "values", frozenset(values))
 
     def accepts(self, value: Any) -> bool:
-        return isinstance(value, str) and value in self.values
+        if isinstance(value, str):
+            return value in self.values
+        # 1.0 == 1 and True == 1 in Python: only a real integer is an integer option.
+        return _is_int(value) and value in self.values
 
     def describe(self) -> str:
-        return "one of " + ", ".join(f"'{v}'" for v in sorted(self.values))
+        strings = sorted(v for v in self.values if isinstance(v, str))
+        numbers = sorted(v for v in self.values if not isinstance(v, str))
+        return "one of " + ", ".join([*map(str, numbers), *(f"'{v}'" for v in strings)])
+
+
+@dataclass(frozen=True)
+class PerItem(Constraint):
+    """A list (or tuple) whose every item satisfies ``element``: one per ``noun`` (channel…)."""
+
+    element: Constraint
+    noun: str = "item"
+
+    def accepts(self, value: Any) -> bool:
+        return isinstance(value, list | tuple) and all(self.element.accepts(v) for v in value)
+
+    def normalise(self, value: Any) -> tuple:
+        return tuple(self.element.normalise(v) for v in value)
+
+    def describe(self) -> str:
+        return f"{self.element.describe()} for each {self.noun}"
 
 
 @dataclass(frozen=True)
@@ -189,6 +222,23 @@ def _received(key: str, value: Any) -> str:
     return f"Received: {key}={shown}"
 
 
+def violation(key: str, value: Any, param: Param, note: str = "") -> str:
+    """The one message template: "`key` must be <allowed>[ (note)]. Received: key=value"."""
+    hint = ""
+    options = [c for c in param.constraints if isinstance(c, Options)]
+    if isinstance(value, str) and options:
+        hint = did_you_mean(value, {v for o in options for v in o.values if isinstance(v, str)})
+    allowed = param.describe() + (f" ({note})" if note else "")
+    return f"`{key}` must be {allowed}. {_received(key, value)}{hint}"
+
+
+def _unknown_key(noun: str, key: Any, where: str, allowed: Iterable[str]) -> str:
+    allowed = list(allowed)
+    shown = str(key)[:QUOTE_CHARS]
+    valid = ", ".join(allowed) or "none"
+    return f"unknown {noun} `{shown}` {where}{did_you_mean(key, allowed)} (valid: {valid})"
+
+
 def validate_params(type_name: str, params: Mapping[str, Param], raw: Mapping[str, Any]) -> dict:
     """Check ``raw`` against ``params``; return the canonical dict with defaults filled in.
 
@@ -197,10 +247,7 @@ def validate_params(type_name: str, params: Mapping[str, Param], raw: Mapping[st
     """
     for key in raw:
         if key not in params:
-            valid = ", ".join(params) or "none"
-            raise SpecError(
-                f"unknown parameter `{str(key)[:QUOTE_CHARS]}` for {type_name}{did_you_mean(key, params)} (valid: {valid})"
-            )
+            raise SpecError(_unknown_key("parameter", key, f"for {type_name}", params))
     result = {}
     for key, param in params.items():
         if key not in raw or (raw[key] is None and param.default is None):
@@ -214,9 +261,77 @@ def validate_params(type_name: str, params: Mapping[str, Param], raw: Mapping[st
                 result[key] = constraint.normalise(value)
                 break
         else:
-            hint = ""
-            options = [c for c in param.constraints if isinstance(c, Options)]
-            if isinstance(value, str) and options:
-                hint = did_you_mean(value, set().union(*(o.values for o in options)))
-            raise SpecError(f"`{key}` must be {param.describe()}. {_received(key, value)}{hint}")
+            raise SpecError(violation(key, value, param))
     return result
+
+
+# -- settings objects outside the spec ---------------------------------------------------------
+
+
+def check_value(
+    key: str,
+    value: Any,
+    param: Param | Constraint,
+    what: str = "",
+    error: type[Exception] = SpecError,
+    note: str | None = None,
+) -> Any:
+    """``value`` normalised by the first constraint of ``param`` that accepts it.
+
+    Otherwise raises ``error`` with the one template, ``what`` (the settings'
+    name) in front: "image preprocessing: `crop` must be a number in (0, 1].
+    Received: crop=0". ``note`` (default: the Param's ``doc``) says in words
+    where a bound comes from, e.g. "the FFT bins of a 25 ms window".
+    """
+    if isinstance(param, Constraint):
+        param = Param([param])
+    if value is None and param.default is None:  # "not set" (e.g. f_max: up to Nyquist)
+        return None
+    for constraint in param.constraints:
+        if constraint.accepts(value):
+            return constraint.normalise(value)
+    message = violation(key, value, param, param.doc if note is None else note)
+    raise error(f"{what}: {message}" if what else message)
+
+
+def check_values(
+    what: str,
+    params: Mapping[str, Param],
+    values: Mapping[str, Any],
+    error: type[Exception] = SpecError,
+) -> dict[str, Any]:
+    """``check_value`` for each declared key present in ``values``; the normalised values."""
+    return {
+        key: check_value(key, values[key], param, what, error)
+        for key, param in params.items()
+        if key in values
+    }
+
+
+def check_keys(
+    data: Any,
+    allowed: Iterable[str],
+    what: str,
+    error: type[Exception] = SpecError,
+    required: Iterable[str] = (),
+    legacy: Iterable[str] = (),
+) -> dict[str, Any]:
+    """A settings dict (``from_dict``'s input) whose keys are all ``allowed``, as a new dict.
+
+    Raises ``error`` with one line for a dict that is not a mapping, that holds
+    a key outside ``allowed`` ("unknown key `epoch` in the training settings;
+    did you mean `epochs`? (valid: …)") or that lacks a ``required`` one.
+    ``legacy`` names keys that older convkit versions wrote and no version
+    reads any more: they are accepted and dropped, so old files still load.
+    """
+    if not isinstance(data, Mapping):
+        raise error(f"{what} must be a mapping of settings, not {type(data).__name__}")
+    allowed = list(allowed)
+    legacy = set(legacy)
+    for key in data:
+        if key not in allowed and key not in legacy:
+            raise error(_unknown_key("key", key, f"in {what}", allowed))
+    for key in required:
+        if key not in data:
+            raise error(f"missing key `{key}` in {what} (valid: {', '.join(allowed)})")
+    return {key: value for key, value in data.items() if key not in legacy}

@@ -18,12 +18,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from convkit.errors import SpecError
-from convkit.spec.constraints import REQUIRED, validate_params
-from convkit.spec.document import QUOTE_CHARS, check_document, short_repr
+from convkit.spec.constraints import REQUIRED, check_keys, validate_params
+from convkit.spec.document import check_document, short_repr
 from convkit.spec.graph import INPUT_NAME, execution_order
 from convkit.spec.registry import LayerType, get_layer_type
 from convkit.spec.shapes import Volume
-from convkit.spec.suggest import did_you_mean
 
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -112,12 +111,7 @@ class NetSpec:
                 f"a spec must be a mapping with `input` and `layers`, not {type(data).__name__}"
             )
         check_document(data)  # size, depth, number limits: also for dicts from Python or files
-        for key in data:
-            if key not in ("name", "input", "layers"):
-                hint = did_you_mean(key, ("name", "input", "layers"))
-                raise SpecError(
-                    f"unknown top-level key `{str(key)[:QUOTE_CHARS]}`{hint} (valid: name, input, layers)"
-                )
+        check_keys(data, ("name", "input", "layers"), "the spec's top level")
         if "input" not in data:
             raise SpecError("the spec needs `input`, the input volume, e.g. `input: 28x28x1`")
         if "layers" not in data:

@@ -165,13 +165,36 @@ class Task(ABC):
         """The preprocessing object that fits ``spec``'s input for this data."""
 
     # -- persistence ------------------------------------------------------------------
+    #: the keys ``to_dict`` writes, in its order: ``from_dict`` refuses any other
+    stored_keys: ClassVar[tuple[str, ...]] = ("kind",)
+    #: the stored keys ``from_dict`` cannot do without
+    required_keys: ClassVar[tuple[str, ...]] = ()
+
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind}
 
     @classmethod
     @abstractmethod
     def from_dict(cls, data: dict[str, Any]) -> Task:
-        """Rebuild the task stored in a model file."""
+        """Rebuild the task stored in a model file (``checked_dict`` first)."""
+
+    @classmethod
+    def checked_dict(cls, data: Any) -> dict[str, Any]:
+        """``data`` once its keys are checked against ``stored_keys`` and ``required_keys``.
+
+        A key no version of the task reads (a typo, a hand-edited file) is a
+        one-line UsageError with a did-you-mean, not silently dropped.
+        """
+        from convkit.errors import UsageError
+        from convkit.spec.constraints import check_keys
+
+        return check_keys(
+            data,
+            cls.stored_keys,
+            f"the {cls.kind} task",
+            error=UsageError,
+            required=cls.required_keys,
+        )
 
 
 def _scalar(value) -> bool:
