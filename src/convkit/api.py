@@ -16,7 +16,7 @@ from typing import Any
 
 from convkit.errors import DataError, SpecError, UsageError
 from convkit.inference import InferenceModel, open_model
-from convkit.train.config import TrainConfig
+from convkit.train.config import TrainConfig, config_with_overrides
 
 
 @dataclass
@@ -87,7 +87,7 @@ def fit(
     )
 
     spec = load_spec_any(spec)
-    config = config or TrainConfig(**config_overrides)
+    config = config_with_overrides(config, config_overrides)  # one or the other, not both
     if init_from is not None:  # a model file or a zoo name; the head is sized for the data
         from convkit.train.transfer import image_classes, rebuild_head, resolve_init_from
 
