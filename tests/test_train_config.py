@@ -17,10 +17,12 @@ def test_an_unknown_setting_names_the_closest_one():
         UsageError, match=r"unknown training setting `epoch`; did you mean `epochs`\?"
     ):
         TrainConfig(epoch=3)
+    with pytest.raises(UsageError, match=r"`val_fractoin`; did you mean `val_fraction`\?"):
+        TrainConfig(val_fractoin=0.1)
 
 
 def test_from_dict_refuses_unknown_keys_instead_of_dropping_them():
-    config = TrainConfig(epochs=3, lr=0.01, patience=2)
+    config = TrainConfig(epochs=3, lr=0.01, val_fraction=0.2, freeze_epochs=1)
     assert TrainConfig.from_dict(config.to_dict()) == config
     with pytest.raises(
         UsageError, match=r"unknown training setting `batchsize`; did you mean `batch_size`\?"
@@ -38,12 +40,22 @@ def test_from_dict_refuses_unknown_keys_instead_of_dropping_them():
         ({"lr": -1e-3}, "`lr` must be a positive number. Received: lr=-0.001"),
         ({"lr": "fast"}, "`lr` must be a positive number. Received: lr='fast'"),
         ({"weight_decay": -1.0}, "`weight_decay` must be a non-negative number"),
+        (
+            {"val_fraction": 1.0},
+            "`val_fraction` must be a number in [0, 1). Received: val_fraction=1.0",
+        ),
+        ({"val_fraction": -0.1}, "`val_fraction` must be a number in [0, 1)"),
         ({"label_smoothing": 1}, "`label_smoothing` must be a number in [0, 1)"),
         ({"backbone_lr_scale": 0}, "`backbone_lr_scale` must be a number in (0, 1]"),
+        ({"freeze_epochs": -1}, "`freeze_epochs` must be a non-negative integer"),
         ({"patience": 0}, "`patience` must be a positive integer. Received: patience=0"),
         ({"clip_grad": 0}, "`clip_grad` must be a positive number"),
         ({"checkpoint_every": -5}, "`checkpoint_every` must be a non-negative integer"),
         ({"seed": -1}, "`seed` must be a non-negative integer"),
+        (
+            {"strict_data": "yes"},
+            "`strict_data` must be true or false. Received: strict_data='yes'",
+        ),
         ({"nesterov": "yes"}, "`nesterov` must be true or false. Received: nesterov='yes'"),
         (
             {"optimizer": "adm"},
@@ -75,6 +87,7 @@ def test_the_signature_still_shows_every_field():
 
     parameters = inspect.signature(TrainConfig).parameters
     assert list(parameters)[:3] == ["epochs", "batch_size", "optimizer"]
+    assert {"val_fraction", "strict_data", "balance_classes", "freeze_epochs"} <= set(parameters)
 
 
 def test_fit_takes_config_or_settings_not_both(tmp_path):
@@ -91,5 +104,19 @@ def test_fit_takes_config_or_settings_not_both(tmp_path):
         UsageError, match=r"unknown training setting `epoch`; did you mean `epochs`\?"
     ):
         api.fit(LENET, nowhere, epoch=2, progress=False)
+    with pytest.raises(UsageError, match="`val_fraction` must be a number in"):
+        api.fit(LENET, nowhere, val_fraction=1.5, progress=False)
     with pytest.raises(UsageError, match="config= must be a TrainConfig"):
         api.fit(LENET, nowhere, config={"epochs": 2}, progress=False)
+
+
+def test_fit_distributed_takes_config_or_settings_not_both(tmp_path):
+    from convkit.spark.training import fit_distributed
+
+    # Refused on the driver before Spark starts (no session is made for this).
+    with pytest.raises(
+        UsageError, match=r"pass either config= or training settings .*`val_fraction`"
+    ):
+        fit_distributed(LENET, tmp_path, TrainConfig(), tmp_path / "run", val_fraction=0.1)
+    with pytest.raises(UsageError, match=r"did you mean `epochs`\?"):
+        fit_distributed(LENET, tmp_path, None, tmp_path / "run", epoch=1)

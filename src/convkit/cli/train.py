@@ -261,6 +261,10 @@ def run_train(args) -> int:
         threads=args.threads,
         checkpoint_every=args.checkpoint_every,
         backbone_lr_scale=args.backbone_lr_scale,
+        val_fraction=args.val_fraction,
+        strict_data=args.strict_data,
+        balance_classes=args.balance_classes,
+        freeze_epochs=args.freeze_epochs,
     )
     if args.backbone_lr_scale != 1.0 and not args.init_from:
         from convkit.errors import UsageError
@@ -287,17 +291,13 @@ def run_train(args) -> int:
     report = fit(
         spec,
         data,
-        run_dir=args.run_dir,
         config=config,
+        run_dir=args.run_dir,
+        val_data=args.val_data,
         options=data_options(args),
         augment=args.augment,
-        val_data=args.val_data,
-        val_fraction=args.val_fraction,
-        resume=args.resume,
-        strict_data=args.strict_data,
-        balance_classes=args.balance_classes,
         init_from=args.init_from,
-        freeze_epochs=args.freeze_epochs,
+        resume=args.resume,
         progress=progress,
     )
     if args.json:

@@ -39,9 +39,10 @@ def fit_distributed(
     ``config`` is a ``TrainConfig`` (its ``batch_size`` is per worker, so the
     effective batch is ``workers * batch_size``); ``fit_options`` are the other
     keyword arguments of ``convkit.api.fit`` (options, augment, val_data,
-    val_fraction, strict_data, …). ``data`` and ``run_dir`` must be paths every
-    worker can read (and, for ``run_dir``, rank 0 can write): the same machine
-    for ``local[N]``, a shared file system on a cluster.
+    init_from, evaluate_test, …) or, without ``config``, training settings
+    (epochs, val_fraction, …), as for ``api.fit``. ``data`` and ``run_dir``
+    must be paths every worker can read (and, for ``run_dir``, rank 0 can
+    write): the same machine for ``local[N]``, a shared file system on a cluster.
 
     ``use_gpu`` (default: whether the cluster offers GPUs) selects NCCL and
     one GPU per process; otherwise gloo on CPU. ``local_mode=True`` runs the
@@ -51,17 +52,19 @@ def fit_distributed(
 
     Returns rank 0's ``TrainReport`` (the same value on every rank).
     """
-    from convkit.api import default_run_dir, load_spec_any
+    from convkit.api import default_run_dir, fit_keywords, load_spec_any
     from convkit.data.packed_layout import has_manifest
     from convkit.spark.launch import WorkerLostError, run_on_workers
     from convkit.spark.session import local_slots, session_scope
-    from convkit.train.config import TrainConfig
+    from convkit.train.config import config_with_overrides
 
     if workers < 1:
         raise UsageError(f"--workers must be at least 1. Received: workers={workers}")
+    # The rest are training settings (or misspelt): checked here, not on every rank.
+    settings = {key: fit_options.pop(key) for key in list(fit_options) if key not in fit_keywords()}
+    config = config_with_overrides(config, settings)
     spec = load_spec_any(spec_path)
     spec.infer()  # a shape error is reported here, before Spark starts
-    config = config or TrainConfig()
     # Resolved on the driver so that every rank agrees (the default name has a time in it).
     run_dir = Path(run_dir) if run_dir else default_run_dir(spec)
     run_dir = run_dir.absolute()

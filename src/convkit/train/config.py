@@ -1,9 +1,11 @@
 """Training settings, validated once, recorded in the run folder and checkpoints.
 
-Each field's allowed values are declared as data in ``RULES``, with the spec
-layer's constraints (``convkit.spec.constraints``), and checked by its one
-validator; a misspelt name is refused with the closest field
-(``TrainConfig(epoch=3)``: "did you mean `epochs`?").
+Every setting of a run that is not data lives here: the optimisation, the
+schedule, how much of the data is held out for validation, what to do with
+unreadable files. Each field's allowed values are declared as data in
+``RULES``, with the spec layer's constraints (``convkit.spec.constraints``),
+and checked by its one validator; a misspelt name is refused with the
+closest field (``TrainConfig(epoch=3)``: "did you mean `epochs`?").
 """
 
 from __future__ import annotations
@@ -49,9 +51,12 @@ class TrainConfig:
     step_gamma: float = 0.1
     label_smoothing: float = 0.0
     clip_grad: float | None = None  # max gradient norm
+    balance_classes: bool = False  # weight the loss by inverse class frequency (classify)
     patience: int | None = None  # early stopping: epochs without improvement
     monitor: str | None = None  # validation metric to watch; the task's default when None
-    seed: int = 0
+    val_fraction: float = 0.05  # share of the data held out (stratified) without val_data
+    strict_data: bool = False  # stop on an unreadable file instead of skipping and listing it
+    seed: int = 0  # initial weights, the validation split, shuffling, augmentation
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     amp: bool | None = None  # mixed precision; None = on for CUDA and CPUs with native bf16
     channels_last: bool = True
@@ -60,6 +65,7 @@ class TrainConfig:
     threads: int | None = None  # torch CPU threads; None = torch's default
     checkpoint_every: int = 0  # also checkpoint every N steps (0 = at epoch ends only)
     backbone_lr_scale: float = 1.0  # transfer learning: the copied layers' lr = lr x this
+    freeze_epochs: int = 0  # transfer learning: keep the copied layers frozen for N epochs
 
     def __post_init__(self) -> None:
         if isinstance(self.optimizer, str):
@@ -112,7 +118,10 @@ RULES: dict[str, Param] = {
     "step_gamma": _number(0, closed="neither", default=0.1),
     "label_smoothing": _number(0, 1, closed="left", default=0.0),
     "clip_grad": _number(0, closed="neither"),
+    "balance_classes": Param([Boolean()], default=False),
     "patience": _integer(1),
+    "val_fraction": _number(0, 1, closed="left", default=0.05),
+    "strict_data": Param([Boolean()], default=False),
     "seed": _integer(0, default=0),
     "amp": Param([Boolean()], default=None),
     "channels_last": Param([Boolean()], default=True),
@@ -121,6 +130,7 @@ RULES: dict[str, Param] = {
     "threads": _integer(0),  # 0 or None: torch's default
     "checkpoint_every": _integer(0, default=0),
     "backbone_lr_scale": _number(0, 1, closed="right", default=1.0),
+    "freeze_epochs": _integer(0, default=0),
 }
 
 
