@@ -274,11 +274,12 @@ def _build_network(spec, config: TrainConfig, init_from, callbacks, progress):
 
 
 def _write_run_folder(run_dir, spec, data, val_data, options, config, splits, sources, init_from):
-    """config.yaml: everything the run was given, resolved.
+    """config.yaml (everything the run was given, resolved) and split.json (its split).
 
     In distributed training rank 0 alone writes files.
     """
     from convkit import __version__
+    from convkit.data.split import SplitRecord, targets_digest, write_split
     from convkit.train.artifacts import write_config
     from convkit.train.distributed import rank_and_world
 
@@ -298,6 +299,23 @@ def _write_run_folder(run_dir, spec, data, val_data, options, config, splits, so
         "init_from": str(init_from) if init_from else None,
     }
     write_config(run_dir, resolved)
+    import numpy as np
+
+    excluded = np.asarray(getattr(splits.scan, "bad_indices", []) or [], dtype=np.int64)
+    separate = splits.val_set is not splits.train_set
+    record = SplitRecord(
+        data=str(data),
+        size=len(splits.train_set),
+        targets_sha256=targets_digest(splits.train_set.targets),
+        seed=config.seed,
+        val_fraction=config.val_fraction,
+        excluded=np.unique(excluded),
+        val=np.asarray(val_indices, dtype=np.int64),
+        val_data=str(val_data) if separate else None,
+        val_size=len(splits.val_set) if separate else None,
+        val_targets_sha256=targets_digest(splits.val_set.targets) if separate else None,
+    )
+    write_split(run_dir, record)
 
 
 def _trainer(net, task, sources, config, run_dir, data, splits, callbacks, resume, progress):

@@ -21,7 +21,8 @@ read text), and DATA is read accordingly:
 Without --data, MNIST from your cache is used if present, otherwise scikit-learn's digits.
 
 Each run writes RUN_DIR (default runs/<name>-<time>/): model.convkit, metrics.csv/json,
-curves.png, confusion.png, samples.png, skipped.txt, config.yaml and checkpoints/.
+curves.png, confusion.png, samples.png, skipped.txt, config.yaml, split.json (which
+examples trained and which validated) and checkpoints/.
 """
 
 EPILOG = """\
