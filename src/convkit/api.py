@@ -16,6 +16,7 @@ from typing import Any
 
 from convkit.errors import DataError, SpecError, UsageError
 from convkit.inference import InferenceModel, open_model
+from convkit.names import is_digits_name, resolve_data, resolve_spec, zoo_name
 from convkit.train.config import TrainConfig, config_with_overrides
 
 
@@ -35,17 +36,6 @@ class TrainReport:
 def _log(message: str, progress: bool = True) -> None:
     if progress:
         print(message, file=sys.stderr, flush=True)
-
-
-def load_spec_any(spec):
-    """A NetSpec from a NetSpec, a dict, or a path to YAML/JSON."""
-    from convkit.spec import NetSpec, load_spec
-
-    if isinstance(spec, NetSpec):
-        return spec
-    if isinstance(spec, dict):
-        return NetSpec.from_dict(spec)
-    return load_spec(spec)
 
 
 def default_run_dir(spec) -> Path:
@@ -71,8 +61,9 @@ def fit(
 ) -> TrainReport:
     """Train ``spec`` on ``data``; write the run folder; evaluate on the test split if any.
 
-    ``spec``: a NetSpec, a dict or a spec file. ``data``: a path or
-    ``sklearn-digits``. The training settings
+    ``spec``: a NetSpec, a dict, a spec file, a model file or a zoo name (a zoo
+    network's output layer is sized for the data's classes). ``data``: a path,
+    ``mnist`` or ``sklearn-digits`` (``convkit.names``). The training settings
     (epochs, lr, val_fraction, strict_data, freeze_epochs… see ``TrainConfig``)
     come as ``config=TrainConfig(...)`` or as keywords, not both. ``val_data``:
     a separate validation set (else ``val_fraction`` of ``data`` is held out).
@@ -81,16 +72,15 @@ def fit(
     ``init_from``: a model file or zoo name whose matching layers start the network.
     """
     config = config_with_overrides(config, settings)
-    spec = load_spec_any(spec)
+    resized = zoo_name(spec) is not None or init_from is not None
+    spec = resolve_spec(spec)
     init_from = _resolve_init_from(init_from)
-    if init_from is not None:  # made for other classes (ImageNet's 1000): sized for this data's
-        from convkit.train.transfer import image_classes, rebuild_head
-
-        classes = (
-            image_classes(spec, data, options or {}) if spec.layers[-1].type == "output" else None
-        )
-        spec = rebuild_head(spec, classes) if classes else spec
     run_dir = _check_paths(spec, data, val_data, run_dir, resume, overwrite)
+    data = resolve_data(data, progress)  # `mnist`: the cached copy, downloaded if missing
+    if resized:  # made for other classes (ImageNet's 1000): sized for this data's
+        from convkit.train.transfer import head_for_data
+
+        spec = head_for_data(spec, data, options)
     task, options = _make_task(spec, config, options)
     splits = _open_splits(task, data, val_data, config, options, progress)
     sources = _make_sources(task, spec, splits, config, augment, options, init_from)
@@ -390,7 +380,7 @@ def _has_test_split(task, data, options) -> bool:
     from convkit.data.idx import find_idx_pair, has_idx_files
 
     text = str(data)
-    if text.lower() in ("sklearn-digits", "sklearn:digits", "digits"):
+    if is_digits_name(text):
         return True
     answer = task.has_test_split(text, options)
     if answer is not None:  # tasks with their own data layouts answer for themselves
@@ -438,12 +428,17 @@ def evaluate(
     out_dir: str | Path | None = None,
     progress: bool = True,
 ) -> dict:
-    """Accuracy, top-k, per-class precision/recall/F1, confusion matrix on ``data``."""
+    """Accuracy, top-k, per-class precision/recall/F1, confusion matrix on ``data``.
+
+    ``data``: a path, ``mnist`` or ``sklearn-digits`` (``convkit.names``).
+    """
     import numpy as np
     import torch
 
     model = model if isinstance(model, InferenceModel) else load(model)
     model.require_net("evaluation")
+    if data is not None:
+        data = resolve_data(data, progress)  # `mnist`: the cached copy
     task = model.task
     if task.kind != "classify":  # each other task reports in its own terms
         return task.evaluate(

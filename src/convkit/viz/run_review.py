@@ -77,11 +77,11 @@ def validation_examples(view: ModelView, config: dict, run_dir=None) -> tuple[An
 
 def _recorded_examples(view: ModelView, record, options: dict) -> tuple[Any, Any]:
     """(dataset, indices) of a recorded split, once the data is checked to be the run's."""
+    from convkit.data.digits import is_digits_name
     from convkit.data.split import targets_digest
 
     source, size, digest = record.validation_source()
-    digits = source.lower() in ("sklearn-digits", "sklearn:digits", "digits")
-    if not Path(source).exists() and not digits:
+    if not Path(source).exists() and not is_digits_name(source):
         raise ConvkitError(f"the run's data is not here ({source})")
     if len(record.val) == 0:
         raise ConvkitError("the run kept no validation examples (val_fraction 0)")
