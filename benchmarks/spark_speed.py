@@ -94,14 +94,13 @@ def train_throughput(session, work: Path, images: int, spec_path: Path) -> dict:
 
     data = write_idx(work / "idx", images)
     cores = os.cpu_count() or 1
-    common = {"epochs": 1, "seed": 0, "workers": 0}
+    common = {"epochs": 1, "seed": 0, "workers": 0, "val_fraction": 0.0}
 
     started = time.perf_counter()
     single = api.fit(
         spec_path,
         data,
         run_dir=work / "single",
-        val_fraction=0.0,
         evaluate_test=False,
         progress=False,
         config=TrainConfig(batch_size=64, threads=cores, **common),
@@ -118,7 +117,6 @@ def train_throughput(session, work: Path, images: int, spec_path: Path) -> dict:
         work / "spark",
         workers=2,
         session=session,
-        val_fraction=0.0,
         evaluate_test=False,
         progress=False,
     )

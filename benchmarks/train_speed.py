@@ -86,7 +86,12 @@ def convkit_epoch_seconds(
     from convkit.train import TrainConfig
 
     config = TrainConfig(
-        epochs=repeats + 1, batch_size=batch_size, workers=0, threads=threads, amp=amp
+        epochs=repeats + 1,
+        batch_size=batch_size,
+        workers=0,
+        threads=threads,
+        amp=amp,
+        val_fraction=0.0,
     )
     with tempfile.TemporaryDirectory() as run_dir:
         report = api.fit(
@@ -94,7 +99,6 @@ def convkit_epoch_seconds(
             dataset,
             run_dir=run_dir,
             config=config,
-            val_fraction=0.0,
             evaluate_test=False,
             progress=False,
         )

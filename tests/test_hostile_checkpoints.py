@@ -37,13 +37,14 @@ def photos(tmp_path_factory):
 
 
 def fit(photos, run_dir, epochs, resume=False, callbacks=()):
-    config = TrainConfig(epochs=epochs, batch_size=4, workers=0, seed=0, device="cpu")
+    config = TrainConfig(
+        epochs=epochs, batch_size=4, workers=0, seed=0, device="cpu", val_fraction=0.25
+    )
     return api.fit(
         TINY,
         photos,
         run_dir=run_dir,
         config=config,
-        val_fraction=0.25,
         resume=resume,
         callbacks=callbacks,
         progress=False,

@@ -30,6 +30,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("cli",),
     ("serve", "spark"),
     ("api",),
+    ("names",),
     ("train",),
     ("search", "viz"),
     ("onnx_import",),

@@ -409,8 +409,8 @@ def test_a_packed_detection_run_on_two_spark_processes(detect_pack, tmp_path, ca
     spec = tmp_path / "detector.yaml"
     spec.write_text(TINY_DETECTOR)
     report = fit_distributed(
-        str(spec), str(detect_pack), TrainConfig(epochs=1, batch_size=4, seed=0),
-        tmp_path / "run", master="local[2]", workers=2, progress=True, val_fraction=0.25,
+        str(spec), str(detect_pack), TrainConfig(epochs=1, batch_size=4, seed=0, val_fraction=0.25),
+        tmp_path / "run", master="local[2]", workers=2, progress=True,
     )  # fmt: skip
     # The scan ran once, as a Spark job on the driver; the ranks used its result.
     assert f"scanned {KANGAROOS + 1} rows of {detect_pack} in 7 row groups on Spark" in (

@@ -234,9 +234,8 @@ def test_photo_folder_with_corrupt_files_trains_to_the_end(tmp_path):
         TINY_PHOTO_NET,
         photos,
         run_dir=tmp_path / "run",
-        config=small_config(epochs=2, batch_size=16, workers=1),
+        config=small_config(epochs=2, batch_size=16, workers=1, val_fraction=0.25),
         augment="flip,crop=2",
-        val_fraction=0.25,
         progress=False,
     )
     assert len(report.history) == 2
@@ -257,8 +256,7 @@ def test_strict_data_refuses_corrupt_files(tmp_path):
             TINY_PHOTO_NET,
             photos,
             run_dir=tmp_path / "run",
-            strict_data=True,
-            config=small_config(epochs=1),
+            config=small_config(epochs=1, strict_data=True),
             progress=False,
         )
 

@@ -80,6 +80,72 @@ def test_per_class_metrics_come_from_the_runs_own_validation_examples(run_dir, t
     assert probabilities == sorted(probabilities)  # worst first
 
 
+def _scanned(path):
+    """The data opened and scanned as training did: positions count after the scan."""
+    from convkit.data import open_image_dataset
+
+    dataset = open_image_dataset(path)
+    dataset.scan(progress=False)  # drops broken.png
+    return dataset
+
+
+def test_the_run_folder_records_its_split(run_dir):
+    import numpy as np
+
+    from convkit.data.split import read_split, targets_digest
+
+    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    record = read_split(run_dir)
+    assert record.data == config["data"] and record.val_fraction == 0.3 and record.seed == 0
+    dataset = _scanned(record.data)
+    assert record.size == len(dataset) == 100 and record.excluded.tolist() == []
+    assert record.targets_sha256 == targets_digest(dataset.targets)
+    train = record.train_indices()
+    assert (
+        len(train) == config["examples"]["train"] and len(record.val) == config["examples"]["val"]
+    )
+    assert not set(train) & set(record.val)
+    assert sorted([*train, *record.val]) == list(range(100))
+    assert np.array_equal(record.val, np.sort(record.val))
+
+
+def test_the_review_reads_the_recorded_split_not_a_new_one(run_dir, tmp_path):
+    from convkit.data.split import SplitRecord, read_split, write_split
+    from convkit.viz.run_review import review_run
+
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    config = yaml.safe_load((copy / "config.yaml").read_text())
+    config["train"]["seed"] = 7  # a split derived again from config.yaml would differ
+    recorded = read_split(copy)
+    chosen = recorded.val[::3]  # and so would any split but this one
+    write_split(copy, SplitRecord(**{**vars(recorded), "val": chosen}))
+    review = review_run(copy / "model.convkit", config, worst=50)
+    assert review.examples == len(chosen) and not review.note
+    paths = _scanned(recorded.data).paths
+    assert review.worst and {w.where for w in review.worst} <= {paths[i] for i in chosen}
+
+    (copy / "split.json").unlink()  # a run folder from before the split was recorded
+    config["train"]["seed"] = 0
+    assert review_run(copy / "model.convkit", config).examples == config["examples"]["val"]
+
+
+def test_the_review_notices_data_that_changed_since_the_run(run_dir, tmp_path):
+    from convkit.data.split import SplitRecord, read_split, write_split
+    from convkit.viz.run_review import review_run
+
+    copy = tmp_path / "run"
+    shutil.copytree(run_dir, copy)
+    recorded = read_split(copy)
+    data = tmp_path / "digits"
+    shutil.copytree(recorded.data, data)
+    shutil.copy(next((data / "1").glob("*.png")), data / "1" / "extra.png")
+    write_split(copy, SplitRecord(**{**vars(recorded), "data": str(data)}))
+    config = yaml.safe_load((copy / "config.yaml").read_text())
+    review = review_run(copy / "model.convkit", config)
+    assert review.examples == 0 and "the run's data has changed since it trained" in review.note
+
+
 def test_report_cli_and_its_mistakes(run_dir, tmp_path, capsys):
     assert main(["report", str(run_dir), "--out", str(tmp_path / "r.html"), "--worst", "0"]) == 0
     assert "Worst-classified" not in (tmp_path / "r.html").read_text()

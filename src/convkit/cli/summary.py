@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from convkit.errors import UsageError
 
@@ -63,20 +62,10 @@ def register(subparsers) -> None:
 
 
 def load_spec_or_zoo(text: str):
-    """A spec file, a model file's spec, or, when no such file exists, the zoo network of that name."""
-    from convkit.spec import load_spec
+    """A spec file, a model file's spec, or a zoo name (``convkit.names.resolve_spec``)."""
+    from convkit.names import resolve_spec
 
-    if Path(text).suffix == ".convkit" and Path(text).is_file():
-        from convkit.modelfile import read_document
-        from convkit.spec import NetSpec
-
-        return NetSpec.from_dict(read_document(text)[0]["spec"])
-    if not Path(text).exists():
-        from convkit.zoo import get_spec, zoo_names
-
-        if text in zoo_names():
-            return get_spec(text)
-    return load_spec(text)
+    return resolve_spec(text)
 
 
 def run(args) -> int:

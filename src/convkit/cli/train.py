@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from convkit.cli.common import info, parse_key_values, print_json
+from convkit.cli.common import parse_key_values, print_json
 
 DESCRIPTION = """\
-Train a network declared in SPEC (YAML/JSON) on DATA. The network's last layer
+Train a network declared in SPEC (YAML/JSON, or a zoo name such as lenet or resnet18,
+whose output layer is then sized for DATA's classes) on DATA. The network's last layer
 says what it is for (output -> classify, yolo_output -> detect, ctc_output ->
 read text), and DATA is read accordingly:
 
@@ -21,12 +22,14 @@ read text), and DATA is read accordingly:
 Without --data, MNIST from your cache is used if present, otherwise scikit-learn's digits.
 
 Each run writes RUN_DIR (default runs/<name>-<time>/): model.convkit, metrics.csv/json,
-curves.png, confusion.png, samples.png, skipped.txt, config.yaml and checkpoints/.
+curves.png, confusion.png, samples.png, skipped.txt, config.yaml, split.json (which
+examples trained and which validated) and checkpoints/.
 """
 
 EPILOG = """\
 examples:
   convkit train examples/lenet.yaml --data ../shared/data/mnist --epochs 3
+  convkit train lenet --data sklearn-digits --epochs 3          a zoo network, offline data
   convkit train examples/lenet.yaml --data photos/ --augment flip,crop=4,rotate=10 --patience 3
   convkit train examples/lenet.yaml --data ../shared/data/mnist --run-dir runs/a --resume
 """
@@ -199,40 +202,6 @@ def data_options(args) -> dict:
     return options
 
 
-def default_data(progress: bool) -> str:
-    """Cached MNIST if the user has it, else the digits scikit-learn ships."""
-    from convkit.data import find_mnist
-
-    found = find_mnist()
-    if found is not None:
-        if progress:
-            info(f"no --data given: using MNIST from {found}")
-        return str(found)
-    if progress:
-        info(
-            "no --data given and no MNIST in ~/.cache/convkit/mnist: training on scikit-learn's "
-            "bundled handwritten digits (1,797 8x8 images, upsampled). "
-            "Use --data mnist to download MNIST, or --data PATH."
-        )
-    return "sklearn-digits"
-
-
-def resolve_data(data: str | None, progress: bool) -> str:
-    """The --data argument as a path: `mnist` means the cached copy, downloaded if missing."""
-    if data is None:
-        return default_data(progress)
-    if data.lower() == "mnist":
-        from convkit.data import download_mnist, find_mnist
-
-        found = find_mnist()
-        if found is None:
-            if progress:
-                info("MNIST is not in ~/.cache/convkit/mnist: downloading it (checksums verified)")
-            found = download_mnist()
-        return str(found)
-    return data
-
-
 def run_train(args) -> int:
     from convkit import api
     from convkit.train import TrainConfig
@@ -261,6 +230,10 @@ def run_train(args) -> int:
         threads=args.threads,
         checkpoint_every=args.checkpoint_every,
         backbone_lr_scale=args.backbone_lr_scale,
+        val_fraction=args.val_fraction,
+        strict_data=args.strict_data,
+        balance_classes=args.balance_classes,
+        freeze_epochs=args.freeze_epochs,
     )
     if args.backbone_lr_scale != 1.0 and not args.init_from:
         from convkit.errors import UsageError
@@ -270,9 +243,9 @@ def run_train(args) -> int:
         from convkit.errors import UsageError
 
         raise UsageError("--resume needs --run-dir: the folder of the run to continue")
-    from convkit.cli.summary import load_spec_or_zoo
+    from convkit.names import resolve_data, resolve_spec
 
-    spec = load_spec_or_zoo(args.spec)  # a file or a zoo name; fails before data is touched
+    resolve_spec(args.spec)  # a file or a zoo name; fails before data or the run folder is touched
     from convkit.fileio import check_input_path
     from convkit.train.run_folder import guard_run_folder
 
@@ -285,19 +258,15 @@ def run_train(args) -> int:
     data = resolve_data(args.data, progress)
     fit = args.spark_fit(args) if args.spark else api.fit  # --spark: convkit.spark
     report = fit(
-        spec,
+        args.spec,  # the name, not the spec read above: a zoo network is sized for the data
         data,
-        run_dir=args.run_dir,
         config=config,
+        run_dir=args.run_dir,
+        val_data=args.val_data,
         options=data_options(args),
         augment=args.augment,
-        val_data=args.val_data,
-        val_fraction=args.val_fraction,
-        resume=args.resume,
-        strict_data=args.strict_data,
-        balance_classes=args.balance_classes,
         init_from=args.init_from,
-        freeze_epochs=args.freeze_epochs,
+        resume=args.resume,
         progress=progress,
     )
     if args.json:

@@ -13,6 +13,14 @@ import numpy as np
 
 from convkit.data.dataset import ArrayDataset
 
+#: The names that mean these digits wherever a dataset path is read.
+DIGITS_NAMES = ("sklearn-digits", "sklearn:digits", "digits")
+
+
+def is_digits_name(data) -> bool:
+    """Whether ``data`` names scikit-learn's digits rather than a path (any case)."""
+    return isinstance(data, str) and data.lower() in DIGITS_NAMES
+
 
 def sklearn_digits(size: int = 28) -> ArrayDataset:
     """The 1,797 scikit-learn digits as uint8 (N, size, size, 1), labels 0-9."""

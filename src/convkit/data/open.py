@@ -48,12 +48,11 @@ def open_image_dataset(
 
 
 def _open(path: Path, text: str, split, channels, classes, labels) -> ImageDataset:
+    from convkit.data.digits import is_digits_name, sklearn_digits
     from convkit.data.folders import class_folder_dataset, csv_dataset
     from convkit.data.idx import has_idx_files, idx_dataset, mnist
 
-    if text.lower() in ("sklearn-digits", "sklearn:digits", "digits"):
-        from convkit.data.digits import sklearn_digits
-
+    if is_digits_name(text):
         return _digits_split(sklearn_digits(), split)
     from convkit.data.packed_layout import has_manifest  # `convkit dataset pack` output
 

@@ -39,9 +39,12 @@ def fit_distributed(
     ``config`` is a ``TrainConfig`` (its ``batch_size`` is per worker, so the
     effective batch is ``workers * batch_size``); ``fit_options`` are the other
     keyword arguments of ``convkit.api.fit`` (options, augment, val_data,
-    val_fraction, strict_data, …). ``data`` and ``run_dir`` must be paths every
-    worker can read (and, for ``run_dir``, rank 0 can write): the same machine
-    for ``local[N]``, a shared file system on a cluster.
+    init_from, evaluate_test, …) or, without ``config``, training settings
+    (epochs, val_fraction, …), as for ``api.fit``. ``spec_path`` and ``data``
+    may be names (a zoo network, ``mnist``: ``convkit.names``). ``data`` and
+    ``run_dir`` must be paths every worker can read (and, for ``run_dir``,
+    rank 0 can write): the same machine for ``local[N]``, a shared file system
+    on a cluster.
 
     ``use_gpu`` (default: whether the cluster offers GPUs) selects NCCL and
     one GPU per process; otherwise gloo on CPU. ``local_mode=True`` runs the
@@ -51,23 +54,31 @@ def fit_distributed(
 
     Returns rank 0's ``TrainReport`` (the same value on every rank).
     """
-    from convkit.api import default_run_dir, load_spec_any
+    from convkit.api import default_run_dir, fit_keywords
     from convkit.data.packed_layout import has_manifest
+    from convkit.names import resolve_data, resolve_spec, zoo_name
     from convkit.spark.launch import WorkerLostError, run_on_workers
     from convkit.spark.session import local_slots, session_scope
-    from convkit.train.config import TrainConfig
+    from convkit.train.config import config_with_overrides
 
     if workers < 1:
         raise UsageError(f"--workers must be at least 1. Received: workers={workers}")
-    spec = load_spec_any(spec_path)
+    # The rest are training settings (or misspelt): checked here, not on every rank.
+    settings = {key: fit_options.pop(key) for key in list(fit_options) if key not in fit_keywords()}
+    config = config_with_overrides(config, settings)
+    from_zoo = zoo_name(spec_path) is not None
+    spec = resolve_spec(spec_path)
     spec.infer()  # a shape error is reported here, before Spark starts
-    config = config or TrainConfig()
     # Resolved on the driver so that every rank agrees (the default name has a time in it).
     run_dir = Path(run_dir) if run_dir else default_run_dir(spec)
     run_dir = run_dir.absolute()
     if resume and not (run_dir / "checkpoints" / "last.ckpt").exists():
         raise UsageError(f"nothing to resume in {run_dir}: no checkpoints/last.ckpt there")
-    data = _absolute_if_local(data)
+    data = _absolute_if_local(resolve_data(data, progress))
+    if from_zoo:  # the ranks get the spec as data, sized here as api.fit sizes a zoo name
+        from convkit.train.transfer import head_for_data
+
+        spec = head_for_data(spec, data, fit_options.get("options"))
 
     with session_scope(master, session, f"convkit train {spec.name}", spark_conf) as session:
         if use_gpu is None:
@@ -195,7 +206,9 @@ def cluster_has_gpus(session) -> bool:
 def _absolute_if_local(data) -> str:
     """A relative path is made absolute, since executors do not run in our directory."""
     text = str(data)
-    if "://" in text or text.lower() in ("sklearn-digits", "sklearn:digits", "digits"):
+    from convkit.names import is_digits_name
+
+    if "://" in text or is_digits_name(text):
         return text
     path = Path(text)
     return str(path.absolute()) if path.exists() else text

@@ -1,16 +1,42 @@
-"""Training settings, validated once, recorded in the run folder and checkpoints."""
+"""Training settings, validated once, recorded in the run folder and checkpoints.
+
+Every setting of a run that is not data lives here: the optimisation, the
+schedule, how much of the data is held out for validation, what to do with
+unreadable files. Each field's allowed values are declared as data in
+``RULES``, with the spec layer's constraints (``convkit.spec.constraints``),
+and checked by its one validator; a misspelt name is refused with the
+closest field (``TrainConfig(epoch=3)``: "did you mean `epochs`?").
+"""
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import asdict, dataclass, fields
+from typing import Any
 
-from convkit.errors import UsageError
+from convkit.errors import SpecError, UsageError
+from convkit.spec.constraints import Boolean, Interval, Options, Param, validate_params
+from convkit.spec.suggest import did_you_mean
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULES = ("none", "step", "cosine", "onecycle")
 
 
+def _refuse_unknown_names(cls):
+    """Wrap the generated __init__: an unknown keyword is a UsageError, not a bare TypeError."""
+    generated = cls.__init__
+
+    @functools.wraps(generated)  # help() and signature() still show every field
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        check_names(kwargs)
+        generated(self, *args, **kwargs)
+
+    cls.__init__ = __init__
+    return cls
+
+
+@_refuse_unknown_names
 @dataclass
 class TrainConfig:
     epochs: int = 10
@@ -25,9 +51,12 @@ class TrainConfig:
     step_gamma: float = 0.1
     label_smoothing: float = 0.0
     clip_grad: float | None = None  # max gradient norm
+    balance_classes: bool = False  # weight the loss by inverse class frequency (classify)
     patience: int | None = None  # early stopping: epochs without improvement
     monitor: str | None = None  # validation metric to watch; the task's default when None
-    seed: int = 0
+    val_fraction: float = 0.05  # share of the data held out (stratified) without val_data
+    strict_data: bool = False  # stop on an unreadable file instead of skipping and listing it
+    seed: int = 0  # initial weights, the validation split, shuffling, augmentation
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     amp: bool | None = None  # mixed precision; None = on for CUDA and CPUs with native bf16
     channels_last: bool = True
@@ -36,53 +65,20 @@ class TrainConfig:
     threads: int | None = None  # torch CPU threads; None = torch's default
     checkpoint_every: int = 0  # also checkpoint every N steps (0 = at epoch ends only)
     backbone_lr_scale: float = 1.0  # transfer learning: the copied layers' lr = lr x this
+    freeze_epochs: int = 0  # transfer learning: keep the copied layers frozen for N epochs
 
     def __post_init__(self) -> None:
-        self.optimizer = self.optimizer.lower()
-        self.schedule = (self.schedule or "none").lower()
-        _check(self.epochs >= 1, "epochs", self.epochs, "must be at least 1")
-        _check(self.batch_size >= 1, "batch_size", self.batch_size, "must be at least 1")
-        _check(self.lr > 0, "lr", self.lr, "must be positive")
-        _check(self.weight_decay >= 0, "weight_decay", self.weight_decay, "must be >= 0")
-        _check(
-            0 <= self.label_smoothing < 1,
-            "label_smoothing",
-            self.label_smoothing,
-            "must be in [0, 1)",
-        )
-        _check(
-            self.optimizer in OPTIMIZERS,
-            "optimizer",
-            self.optimizer,
-            f"must be one of {', '.join(OPTIMIZERS)}",
-        )
-        _check(
-            self.schedule in SCHEDULES,
-            "schedule",
-            self.schedule,
-            f"must be one of {', '.join(SCHEDULES)}",
-        )
-        _check(
-            self.clip_grad is None or self.clip_grad > 0,
-            "clip_grad",
-            self.clip_grad,
-            "must be positive",
-        )
-        _check(
-            self.patience is None or self.patience >= 1,
-            "patience",
-            self.patience,
-            "must be at least 1",
-        )
-        _check(
-            self.checkpoint_every >= 0, "checkpoint_every", self.checkpoint_every, "must be >= 0"
-        )
-        _check(
-            0 < self.backbone_lr_scale <= 1,
-            "backbone_lr_scale",
-            self.backbone_lr_scale,
-            "must be in (0, 1]",
-        )
+        if isinstance(self.optimizer, str):
+            self.optimizer = self.optimizer.lower()
+        if self.schedule is None or isinstance(self.schedule, str):
+            self.schedule = (self.schedule or "none").lower()
+        values = {name: getattr(self, name) for name in RULES}
+        try:
+            checked = validate_params("TrainConfig", RULES, values)
+        except SpecError as error:  # the spec layer's kind; here it is a usage mistake
+            raise UsageError(str(error)) from None
+        for name, value in checked.items():
+            setattr(self, name, value)
 
     def resolved_workers(self) -> int:
         if self.workers is not None:
@@ -94,10 +90,79 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        return cls(**{key: value for key, value in data.items() if key in known})
+        """The config ``to_dict`` wrote; an unknown key is refused, not dropped."""
+        check_names(data)
+        return cls(**data)
 
 
-def _check(ok: bool, name: str, value, rule: str) -> None:
-    if not ok:
-        raise UsageError(f"`{name}` {rule}. Received: {name}={value!r}")
+def _number(low=None, high=None, closed="both", default=None) -> Param:
+    return Param([Interval(float, low, high, closed)], default=default)
+
+
+def _integer(low=None, default=None) -> Param:
+    return Param([Interval(int, low, None)], default=default)
+
+
+#: What each checked field accepts. ``default=None`` marks the fields where None
+#: means "decide for me"; ``device`` and ``monitor`` are checked where they are used.
+RULES: dict[str, Param] = {
+    "epochs": _integer(1, default=10),
+    "batch_size": _integer(1, default=64),
+    "optimizer": Param([Options(OPTIMIZERS)], default="adam"),
+    "lr": _number(0, closed="neither", default=1e-3),
+    "momentum": _number(0, default=0.9),
+    "nesterov": Param([Boolean()], default=False),
+    "weight_decay": _number(0, default=0.0),
+    "schedule": Param([Options(SCHEDULES)], default="cosine"),
+    "step_epochs": _integer(1, default=10),
+    "step_gamma": _number(0, closed="neither", default=0.1),
+    "label_smoothing": _number(0, 1, closed="left", default=0.0),
+    "clip_grad": _number(0, closed="neither"),
+    "balance_classes": Param([Boolean()], default=False),
+    "patience": _integer(1),
+    "val_fraction": _number(0, 1, closed="left", default=0.05),
+    "strict_data": Param([Boolean()], default=False),
+    "seed": _integer(0, default=0),
+    "amp": Param([Boolean()], default=None),
+    "channels_last": Param([Boolean()], default=True),
+    "deterministic": Param([Boolean()], default=False),
+    "workers": _integer(),
+    "threads": _integer(0),  # 0 or None: torch's default
+    "checkpoint_every": _integer(0, default=0),
+    "backbone_lr_scale": _number(0, 1, closed="right", default=1.0),
+    "freeze_epochs": _integer(0, default=0),
+}
+
+
+def field_names() -> list[str]:
+    return [f.name for f in fields(TrainConfig)]
+
+
+def check_names(values) -> None:
+    """UsageError for the first key of ``values`` that is not a TrainConfig field."""
+    known = field_names()
+    for key in values:
+        if key not in known:
+            raise UsageError(f"unknown training setting `{key}`{did_you_mean(key, known)}")
+
+
+def config_with_overrides(config: TrainConfig | None, overrides: dict) -> TrainConfig:
+    """``config``, or a TrainConfig made of ``overrides``; both at once is a mistake.
+
+    ``fit(spec, data, epochs=3)`` and ``fit(spec, data, config=TrainConfig(epochs=3))``
+    mean the same; ``fit(..., config=c, epochs=3)`` would leave unclear which wins.
+    """
+    if config is not None and overrides:
+        names = ", ".join(f"`{key}`" for key in overrides)
+        raise UsageError(
+            f"pass either config= or training settings as keywords ({names}), not both: "
+            "set them on the TrainConfig"
+        )
+    if config is None:
+        return TrainConfig(**overrides)
+    if not isinstance(config, TrainConfig):
+        raise UsageError(
+            f"config= must be a TrainConfig. Received: {type(config).__name__}; "
+            "for a dict, use TrainConfig.from_dict"
+        )
+    return config

@@ -70,6 +70,19 @@ def image_classes(spec, data, options: dict) -> int | None:
     return len(dataset.classes)
 
 
+def head_for_data(spec, data, options: dict | None = None):
+    """``spec`` with its ``output`` layer sized for the image classes at ``data``.
+
+    For networks made for other data (a zoo network's 1000 ImageNet classes,
+    the source of ``--init-from``); a spec that is not a classifier, or data
+    that are not image classes, come back unchanged.
+    """
+    if spec.layers[-1].type != "output":
+        return spec
+    classes = image_classes(spec, data, options or {})
+    return rebuild_head(spec, classes) if classes else spec
+
+
 def pretrained_preprocessing(model_path: str | Path, spec):
     """The source model's image preprocessing (resize, crop, mean/std) at ``spec``'s input size."""
     from convkit.data import Preprocessing

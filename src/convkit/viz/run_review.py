@@ -1,11 +1,12 @@
 """Look at a run's model on its own validation examples, for the report.
 
-The run folder records how the data was split (``config.yaml``: data path,
-val_fraction or val_data, options, seed), so the validation examples can be
-found again and classified once more: that gives per-class metrics and the
-examples the model got most wrong (lowest probability on the true label).
-The split below mirrors ``convkit.api.fit`` — same scan, same
-``stratified_split`` call — so it picks the very examples the run validated on.
+The run folder records which examples the run validated on (``split.json``,
+``convkit.data.split.SplitRecord``), so they can be opened again and
+classified once more: that gives per-class metrics and the examples the
+model got most wrong (lowest probability on the true label). A run folder
+from before the split was recorded has only ``config.yaml`` (data path,
+val_fraction or val_data, options, seed): the split is then derived again as
+``convkit.api.fit`` derived it — same scan, same ``stratified_split`` call.
 """
 
 from __future__ import annotations
@@ -42,13 +43,19 @@ class RunReview:
     note: str = ""  # a reason when the review is partial or missing
 
 
-def validation_examples(view: ModelView, config: dict) -> tuple[Any, Any]:
-    """(dataset, indices) of the run's validation examples, as api.fit chose them."""
+def validation_examples(view: ModelView, config: dict, run_dir=None) -> tuple[Any, Any]:
+    """(dataset, indices) of the run's validation examples, as api.fit chose them.
+
+    From ``run_dir``'s split.json when it has one; else derived again from ``config``.
+    """
     import numpy as np
 
-    from convkit.data import stratified_split
+    from convkit.data.split import read_split, stratified_split
 
     options = dict(config.get("options") or {})
+    record = read_split(run_dir) if run_dir is not None else None
+    if record is not None:
+        return _recorded_examples(view, record, options)
     seed = int((config.get("train") or {}).get("seed", 0))
     source = config.get("val_data") or config.get("data")
     if not source:
@@ -66,6 +73,26 @@ def validation_examples(view: ModelView, config: dict) -> tuple[Any, Any]:
         raise ConvkitError("the run kept no validation examples (val_fraction 0)")
     _, val_positions = stratified_split(dataset.targets[usable], fraction, seed)
     return dataset, usable[val_positions]
+
+
+def _recorded_examples(view: ModelView, record, options: dict) -> tuple[Any, Any]:
+    """(dataset, indices) of a recorded split, once the data is checked to be the run's."""
+    from convkit.data.digits import is_digits_name
+    from convkit.data.split import targets_digest
+
+    source, size, digest = record.validation_source()
+    if not Path(source).exists() and not is_digits_name(source):
+        raise ConvkitError(f"the run's data is not here ({source})")
+    if len(record.val) == 0:
+        raise ConvkitError("the run kept no validation examples (val_fraction 0)")
+    dataset = view.task.open_data(str(source), "train", options)
+    dataset.scan(strict=False, progress=False)  # positions count after the scan, as in training
+    if len(dataset) != size or targets_digest(dataset.targets) != digest:
+        raise ConvkitError(
+            f"the run's data has changed since it trained ({source}: {len(dataset):,} "
+            f"examples now, {size:,} then, or other labels)"
+        )
+    return dataset, record.val
 
 
 def network_input(view: ModelView, sample: Any) -> Any:
@@ -89,8 +116,11 @@ def network_input(view: ModelView, sample: Any) -> Any:
     return view.preprocessing.apply(sample)
 
 
-def review_run(model_path: Path, config: dict, worst: int = 16) -> RunReview:
-    """Classify the validation examples again; keep per-class metrics and the worst ones."""
+def review_run(model_path: Path, config: dict, worst: int = 16, run_dir=None) -> RunReview:
+    """Classify the validation examples again; keep per-class metrics and the worst ones.
+
+    ``run_dir`` (default: the model's folder) holds the recorded split.
+    """
     import numpy as np
     import torch
     from tqdm import tqdm
@@ -101,7 +131,8 @@ def review_run(model_path: Path, config: dict, worst: int = 16) -> RunReview:
     if view.kind != "classify":
         return RunReview(note=f"per-class review applies to classifiers, not {view.kind} models")
     try:
-        dataset, indices = validation_examples(view, config)
+        where = Path(run_dir) if run_dir is not None else Path(model_path).parent
+        dataset, indices = validation_examples(view, config, where)
     except ConvkitError as error:
         return RunReview(note=f"validation examples not reviewed: {error}")
     note = ""
