@@ -95,6 +95,16 @@ def _preprocessing():
     return Preprocessing(32, 24, 3, resize="center_crop", mean="imagenet", crop=0.875)
 
 
+def _split_record():
+    import numpy as np
+
+    from convkit.data.split import SplitRecord
+
+    return SplitRecord(
+        "digits/", 10, "ab" * 32, 0, 0.2, np.array([3]), np.array([1, 7]), None, None, None
+    )
+
+
 def _from_dict(obj):
     from convkit.tasks import Task, task_from_dict
 
@@ -116,6 +126,7 @@ CASES = {
     "EngineSettings": (_engine_settings, "nprobes", "nprobe", ConvkitError),
     "Augment": (_augment, "rotate", "rotation", DataError),
     "Preprocessing": (_preprocessing, "chanels", "channels", DataError),
+    "SplitRecord": (_split_record, "vals", "val", DataError),
 }
 
 
@@ -161,6 +172,7 @@ def test_a_settings_dict_must_be_a_mapping(name):
         ("TextLinePreprocessing", "height"),
         ("EngineSettings", "kind"),
         ("Preprocessing", "width"),
+        ("SplitRecord", "targets_sha256"),
     ],
 )
 def test_a_missing_required_key_is_named(name, missing):

@@ -14,10 +14,12 @@ LENET = Path(__file__).resolve().parents[1] / "examples" / "lenet.yaml"
 
 def test_an_unknown_setting_names_the_closest_one():
     with pytest.raises(
-        UsageError, match=r"unknown training setting `epoch`; did you mean `epochs`\?"
+        UsageError, match=r"unknown key `epoch` in the training settings; did you mean `epochs`\?"
     ):
         TrainConfig(epoch=3)
-    with pytest.raises(UsageError, match=r"`val_fractoin`; did you mean `val_fraction`\?"):
+    with pytest.raises(
+        UsageError, match=r"`val_fractoin` in the training settings; did you mean `val_fraction`\?"
+    ):
         TrainConfig(val_fractoin=0.1)
 
 
@@ -25,7 +27,8 @@ def test_from_dict_refuses_unknown_keys_instead_of_dropping_them():
     config = TrainConfig(epochs=3, lr=0.01, val_fraction=0.2, freeze_epochs=1)
     assert TrainConfig.from_dict(config.to_dict()) == config
     with pytest.raises(
-        UsageError, match=r"unknown training setting `batchsize`; did you mean `batch_size`\?"
+        UsageError,
+        match=r"unknown key `batchsize` in the training settings; did you mean `batch_size`\?",
     ):
         TrainConfig.from_dict({"epochs": 3, "batchsize": 32})
 
@@ -101,7 +104,7 @@ def test_fit_takes_config_or_settings_not_both(tmp_path):
     ):
         api.fit(LENET, nowhere, config=TrainConfig(), epochs=2, progress=False)
     with pytest.raises(
-        UsageError, match=r"unknown training setting `epoch`; did you mean `epochs`\?"
+        UsageError, match=r"unknown key `epoch` in the training settings; did you mean `epochs`\?"
     ):
         api.fit(LENET, nowhere, epoch=2, progress=False)
     with pytest.raises(UsageError, match="`val_fraction` must be a number in"):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
+from convkit.cli.common import add_verb
 from convkit.errors import UsageError
 
 DESCRIPTION = """\
@@ -31,12 +31,12 @@ examples:
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
+    parser = add_verb(
+        subparsers,
         "summary",
-        help="show every layer's volume, parameters and FLOPs",
+        "show every layer's volume, parameters and FLOPs",
         description=DESCRIPTION,
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "spec",

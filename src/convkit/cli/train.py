@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
+from convkit.cli.common import add_verb, parse_key_values, print_json
+from convkit.data.suffixes import AUDIO_SUFFIXES, describe
 
-from convkit.cli.common import parse_key_values, print_json
-
-DESCRIPTION = """\
+DESCRIPTION = f"""\
 Train a network declared in SPEC (YAML/JSON, or a zoo name such as lenet or resnet18,
 whose output layer is then sized for DATA's classes) on DATA. The network's last layer
 says what it is for (output -> classify, yolo_output -> detect, ctc_output ->
@@ -15,7 +14,7 @@ read text), and DATA is read accordingly:
   MNIST-style IDX files      a folder with the four *-idx*-ubyte(.gz) files
   a folder of class folders  photos/cat/*.jpg, photos/dog/*.jpg  (train/ and test/ inside are used as splits)
   a CSV of path,label        labels.csv
-  recordings                 a folder of .wav/.flac/.ogg (spectrogram input)
+  recordings                 a folder of {describe(AUDIO_SUFFIXES)} (spectrogram input)
   mnist                      MNIST from your cache (~/.cache/convkit/mnist), downloaded if missing
   sklearn-digits             the 8x8 digits that ship with scikit-learn (offline)
 
@@ -36,12 +35,8 @@ examples:
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "train",
-        help="train a network on a dataset",
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    parser = add_verb(
+        subparsers, "train", "train a network on a dataset", description=DESCRIPTION, epilog=EPILOG
     )
     parser.add_argument(
         "spec", help="network spec, YAML or JSON (e.g. examples/lenet.yaml), or a zoo name"

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from convkit.errors import DataError
+from convkit.spec.constraints import check_keys
 
 
 def stratified_split(targets, val_fraction: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -107,6 +108,14 @@ class SplitRecord:
 
     @classmethod
     def from_dict(cls, data: dict) -> SplitRecord:
+        data = check_keys(
+            data,
+            STORED_KEYS,
+            "the split record",
+            error=DataError,
+            required=("data", "size", "targets_sha256"),
+        )
+
         def positions(key: str) -> np.ndarray:
             return np.asarray(data.get(key) or [], dtype=np.int64)
 
@@ -124,6 +133,23 @@ class SplitRecord:
         )
 
 
+#: What ``SplitRecord.to_dict`` writes (``format`` and ``counts`` are for readers of the file).
+STORED_KEYS = (
+    "format",
+    "data",
+    "size",
+    "targets_sha256",
+    "val_data",
+    "val_size",
+    "val_targets_sha256",
+    "seed",
+    "val_fraction",
+    "counts",
+    "excluded",
+    "val",
+)
+
+
 def write_split(run_dir, record: SplitRecord) -> Path:
     """``RUN_DIR/split.json``: the split as ``SplitRecord.to_dict`` (one line of JSON)."""
     path = Path(run_dir) / SPLIT_FILE
@@ -139,5 +165,7 @@ def read_split(run_dir) -> SplitRecord | None:
         return None
     try:
         return SplitRecord.from_dict(json.loads(path.read_text()))
+    except DataError as error:
+        raise DataError(f"{path}: {error}") from None
     except (ValueError, KeyError, TypeError) as error:
         raise DataError(f"{path}: not a split record ({error})") from None

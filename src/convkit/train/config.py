@@ -16,8 +16,14 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from convkit.errors import SpecError, UsageError
-from convkit.spec.constraints import Boolean, Interval, Options, Param, validate_params
-from convkit.spec.suggest import did_you_mean
+from convkit.spec.constraints import (
+    Boolean,
+    Interval,
+    Options,
+    Param,
+    check_keys,
+    validate_params,
+)
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop")
 SCHEDULES = ("none", "step", "cosine", "onecycle")
@@ -139,11 +145,11 @@ def field_names() -> list[str]:
 
 
 def check_names(values) -> None:
-    """UsageError for the first key of ``values`` that is not a TrainConfig field."""
-    known = field_names()
-    for key in values:
-        if key not in known:
-            raise UsageError(f"unknown training setting `{key}`{did_you_mean(key, known)}")
+    """UsageError for the first key of ``values`` that is not a TrainConfig field.
+
+    The same check and message as every other settings dict's ``from_dict``.
+    """
+    check_keys(values, field_names(), "the training settings", error=UsageError)
 
 
 def config_with_overrides(config: TrainConfig | None, overrides: dict) -> TrainConfig:
