@@ -401,6 +401,7 @@ def test_data_never_imports_detect_or_ocr():
 
 # -- Spark -------------------------------------------------------------------------------------
 @pytest.mark.slow
+@pytest.mark.spark_session
 def test_a_packed_detection_run_on_two_spark_processes(detect_pack, tmp_path, capfd):
     pytest.importorskip("pyspark")
     from convkit.spark import fit_distributed
