@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -133,21 +133,8 @@ class SplitRecord:
         )
 
 
-#: What ``SplitRecord.to_dict`` writes (``format`` and ``counts`` are for readers of the file).
-STORED_KEYS = (
-    "format",
-    "data",
-    "size",
-    "targets_sha256",
-    "val_data",
-    "val_size",
-    "val_targets_sha256",
-    "seed",
-    "val_fraction",
-    "counts",
-    "excluded",
-    "val",
-)
+#: What ``SplitRecord.to_dict`` writes: the fields, and ``format`` and ``counts`` for readers.
+STORED_KEYS = ("format", *(f.name for f in fields(SplitRecord)), "counts")
 
 
 def write_split(run_dir, record: SplitRecord) -> Path:

@@ -255,13 +255,7 @@ def validate_params(type_name: str, params: Mapping[str, Param], raw: Mapping[st
                 raise SpecError(f"`{key}` is required for {type_name}: {param.describe()}")
             result[key] = param.default
             continue
-        value = raw[key]
-        for constraint in param.constraints:
-            if constraint.accepts(value):
-                result[key] = constraint.normalise(value)
-                break
-        else:
-            raise SpecError(violation(key, value, param))
+        result[key] = check_value(key, raw[key], param, note="")  # layer messages carry no doc
     return result
 
 

@@ -101,43 +101,46 @@ class TrainConfig:
         return cls(**data)
 
 
-def _number(low=None, high=None, closed="both", default=None) -> Param:
-    return Param([Interval(float, low, high, closed)], default=default)
+def _number(low=None, high=None, closed="both") -> Param:
+    return Param([Interval(float, low, high, closed)])
 
 
-def _integer(low=None, default=None) -> Param:
-    return Param([Interval(int, low, None)], default=default)
+def _integer(low=None) -> Param:
+    return Param([Interval(int, low, None)])
 
 
-#: What each checked field accepts. ``default=None`` marks the fields where None
-#: means "decide for me"; ``device`` and ``monitor`` are checked where they are used.
+#: What each checked field accepts; ``device`` and ``monitor`` are checked where
+#: they are used. Each rule's default is the field's (declared once, on the
+#: dataclass): where it is None, None means "decide for me".
 RULES: dict[str, Param] = {
-    "epochs": _integer(1, default=10),
-    "batch_size": _integer(1, default=64),
-    "optimizer": Param([Options(OPTIMIZERS)], default="adam"),
-    "lr": _number(0, closed="neither", default=1e-3),
-    "momentum": _number(0, default=0.9),
-    "nesterov": Param([Boolean()], default=False),
-    "weight_decay": _number(0, default=0.0),
-    "schedule": Param([Options(SCHEDULES)], default="cosine"),
-    "step_epochs": _integer(1, default=10),
-    "step_gamma": _number(0, closed="neither", default=0.1),
-    "label_smoothing": _number(0, 1, closed="left", default=0.0),
+    "epochs": _integer(1),
+    "batch_size": _integer(1),
+    "optimizer": Param([Options(OPTIMIZERS)]),
+    "lr": _number(0, closed="neither"),
+    "momentum": _number(0),
+    "nesterov": Param([Boolean()]),
+    "weight_decay": _number(0),
+    "schedule": Param([Options(SCHEDULES)]),
+    "step_epochs": _integer(1),
+    "step_gamma": _number(0, closed="neither"),
+    "label_smoothing": _number(0, 1, closed="left"),
     "clip_grad": _number(0, closed="neither"),
-    "balance_classes": Param([Boolean()], default=False),
+    "balance_classes": Param([Boolean()]),
     "patience": _integer(1),
-    "val_fraction": _number(0, 1, closed="left", default=0.05),
-    "strict_data": Param([Boolean()], default=False),
-    "seed": _integer(0, default=0),
-    "amp": Param([Boolean()], default=None),
-    "channels_last": Param([Boolean()], default=True),
-    "deterministic": Param([Boolean()], default=False),
+    "val_fraction": _number(0, 1, closed="left"),
+    "strict_data": Param([Boolean()]),
+    "seed": _integer(0),
+    "amp": Param([Boolean()]),
+    "channels_last": Param([Boolean()]),
+    "deterministic": Param([Boolean()]),
     "workers": _integer(),
     "threads": _integer(0),  # 0 or None: torch's default
-    "checkpoint_every": _integer(0, default=0),
-    "backbone_lr_scale": _number(0, 1, closed="right", default=1.0),
-    "freeze_epochs": _integer(0, default=0),
+    "checkpoint_every": _integer(0),
+    "backbone_lr_scale": _number(0, 1, closed="right"),
+    "freeze_epochs": _integer(0),
 }
+_DEFAULTS = {f.name: f.default for f in fields(TrainConfig)}
+RULES = {name: Param(rule.constraints, _DEFAULTS[name], rule.doc) for name, rule in RULES.items()}
 
 
 def field_names() -> list[str]:
